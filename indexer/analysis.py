@@ -1,0 +1,192 @@
+"""THE analyzer, shared by the indexer and the search side: normalise, 繁→简, segment.
+
+Pipeline, applied to the original text without ever losing track of where each
+character came from:
+
+1. Unicode NFKC (full-width ５Ｇ → 5G, circled digits, compatibility forms) and lower-case;
+2. traditional → simplified, variant characters included (OpenCC ``t2s``: 學校敎育 → 学校教育);
+3. Chinese-numeral years read as digits (一九五三年 → 1953年, 二〇二三年 → 2023年);
+4. segmentation with jieba's model and dictionary plus the domain dictionary
+   (``indexer/data/domain_dict.txt``), run through ``rjieba`` (jieba-rs, same model, ~10× faster).
+
+Every token carries character offsets into the ORIGINAL text, so highlights land on the
+characters the user reads, never on a re-joined segmented string.
+
+Index time uses jieba's "search" mode (a long word also emits the dictionary words inside
+it: 集团化办学 → 集团, 集团化, 办学, 集团化办学) and query time the default mode, as
+Elasticsearch's IK does with ik_max_word / ik_smart: every default-mode token of a text is
+also a search-mode token of that text, so a query word always finds the text it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import opencc
+import rjieba
+
+ANALYZER_VERSION = "1"
+DATA_DIR = Path(__file__).with_name("data")
+DOMAIN_DICT_PATH = DATA_DIR / "domain_dict.txt"
+
+_CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "000012345678" + "9")
+_CN_YEAR = re.compile(r"[〇零○Ｏ一二三四五六七八九]{4}(?=年)")
+# A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
+_WORDLIKE = re.compile(r"\w")
+# Combining marks can shrink under NFKC while another character grows: then lengths agree by accident.
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
+# jieba's search mode only adds 2- and 3-character words found inside a long word.
+_LONG_INNER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A normalised term and the [start, end) character span it came from in the original text."""
+
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalised text plus, for each of its characters, the index of the original character.
+
+    ``origin`` is None when the mapping is the identity (the common case: same length).
+    """
+
+    text: str
+    origin: list[int] | None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text back to the original text."""
+        if self.origin is None:
+            return start, end
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+class Analyzer:
+    """Normalisation + segmentation; one instance per process (see `get_analyzer`)."""
+
+    def __init__(self, domain_dict: Path = DOMAIN_DICT_PATH) -> None:
+        self.domain_dict = domain_dict
+        self._t2s = opencc.OpenCC("t2s")
+        self._lock = threading.Lock()
+        # A private segmenter: jieba's dictionary plus this analyzer's domain dictionary only.
+        self._jieba = rjieba.Jieba()
+        for word, freq, tag in read_user_dict(domain_dict):
+            self._jieba.add_word(word, freq, tag)
+
+    @property
+    def segmenter(self) -> rjieba.Jieba:
+        """The rjieba segmenter with the domain dictionary loaded (for benchmarks and tests)."""
+        return self._jieba
+
+    @cached_property
+    def dictionary_hash(self) -> str:
+        """SHA-256 of the domain dictionary: part of the index manifest."""
+        return hashlib.sha256(self.domain_dict.read_bytes()).hexdigest()[:16]
+
+    @property
+    def version(self) -> str:
+        """Analyzer identity recorded in the index manifest."""
+        return f"{ANALYZER_VERSION}+{self.dictionary_hash}"
+
+    def normalize(self, text: str) -> Normalized:
+        """NFKC + lower-case + 繁→简 + numeral years, keeping a map back to the original."""
+        norm = unicodedata.normalize("NFKC", text).lower()
+        origin: list[int] | None = None
+        if len(norm) != len(text) or _COMBINING.search(text):
+            norm, origin = self._normalize_per_char(text)
+        simp = self._t2s.convert(norm)
+        if len(simp) != len(norm):
+            # A phrase conversion changed the length: convert character by character instead.
+            simp = "".join(self._t2s.convert(ch) if len(self._t2s.convert(ch)) == 1 else ch for ch in norm)
+        if "年" in simp:
+            simp = _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), simp)
+        return Normalized(simp, origin)
+
+    @staticmethod
+    def _normalize_per_char(text: str) -> tuple[str, list[int]]:
+        out: list[str] = []
+        origin: list[int] = []
+        for i, ch in enumerate(text):
+            n = unicodedata.normalize("NFKC", ch).lower() if ord(ch) > 127 else ch.lower()
+            out.append(n)
+            origin.extend([i] * len(n))
+        return "".join(out), origin
+
+    def tokens(self, text: str, mode: str = "index") -> list[Token]:
+        """Word tokens of `text`: ``mode="index"`` (fine-grained, overlapping) or ``"query"``."""
+        norm = self.normalize(text)
+        with self._lock:  # rjieba is not documented as thread-safe
+            raw = self._jieba.tokenize(norm.text, "search" if mode == "index" else "default", True)
+            if mode == "index":
+                raw.extend(self._inner_words(raw))
+        out = []
+        for word, start, end in raw:
+            if _WORDLIKE.search(word) is None:
+                continue
+            s, e = norm.span(start, end)
+            out.append(Token(word.strip(), s, e))
+        return out
+
+    def _inner_words(self, raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """Dictionary words of 4+ characters inside longer words (义务教育 in 义务教育优质均衡)."""
+        extra = []
+        for word, start, _ in raw:
+            n = len(word)
+            if n <= _LONG_INNER or n > 16:  # longer "words" are digit/Latin runs, not phrases
+                continue
+            for size in range(_LONG_INNER, n):
+                for i in range(n - size + 1):
+                    sub = word[i : i + size]
+                    if self._jieba.has_word(sub):
+                        extra.append((sub, start + i, start + i + size))
+        return extra
+
+    def terms(self, text: str, mode: str = "query") -> list[str]:
+        """Just the normalised terms of `text`, in order."""
+        return [t.term for t in self.tokens(text, mode)]
+
+    def index_text(self, text: str) -> str:
+        """Space-joined index-mode terms, fed to the whitespace-tokenised word fields."""
+        return " ".join(t.term for t in self.tokens(text, "index"))
+
+    def char_text(self, text: str) -> str:
+        """Normalised text for the character field (one token per non-space character)."""
+        return self.normalize(text).text
+
+
+def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """Entries of a jieba user dictionary (``word [freq] [tag]`` per line, ``#`` comments)."""
+    entries: list[tuple[str, int | None, str | None]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        word = parts[0]
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+        entries.append((word, freq, tag))
+    return entries
+
+
+_instance: Analyzer | None = None
+_instance_lock = threading.Lock()
+
+
+def get_analyzer() -> Analyzer:
+    """The process-wide analyzer (loading the dictionaries costs about half a second)."""
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = Analyzer()
+        return _instance

@@ -1,0 +1,355 @@
+"""Reindex: build a new index generation (full or incremental) and swap it in atomically."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import tantivy
+from tqdm import tqdm
+
+from indexer import schema as S
+from indexer.analysis import get_analyzer
+from indexer.docstore import DocStore, FileState
+from indexer.errors import IndexOutdated, NothingIndexed
+from indexer.location import IndexLocation
+from indexer.prepare import PreparedFile, file_key, prepare_file, sha256_file
+from indexer.readers import iter_corpus_files
+
+WRITER_HEAP = 256_000_000
+# tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
+_MUTABLE_FILES = {"meta.json", ".managed.json", S.DOCSTORE, S.MANIFEST, ".tantivy-meta.lock", ".tantivy-writer.lock"}
+
+
+@dataclass
+class ScannedFile:
+    """A corpus file found by the scan."""
+
+    root: Path
+    path: Path
+    corpus_name: str
+    key: str
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+
+
+@dataclass
+class BuildSummary:
+    """What a reindex did; printed at the end, or as JSON with --json."""
+
+    mode: str  # "full", "incremental" or "up-to-date"
+    index: str
+    generation: str | None = None
+    files: int = 0
+    files_read: int = 0
+    documents: int = 0
+    sections: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    removed_files: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def mb(self) -> float:
+        """Raw megabytes read and indexed."""
+        return self.bytes_read / 1e6
+
+    @property
+    def mb_s(self) -> float:
+        """Throughput in raw MB per second."""
+        return self.mb / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        """The --json form of the summary."""
+        return {
+            "mode": self.mode,
+            "index": self.index,
+            "generation": self.generation,
+            "files": self.files,
+            "files_read": self.files_read,
+            "documents": self.documents,
+            "sections": self.sections,
+            "mb": round(self.mb, 3),
+            "seconds": round(self.seconds, 3),
+            "mb_s": round(self.mb_s, 3),
+            "removed_files": self.removed_files,
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
+
+    def line(self) -> str:
+        """The one-line human summary."""
+        return (
+            f"{self.mode}: {self.documents} documents, {self.sections} sections from {self.files_read} files, "
+            f"{self.mb:.1f} MB in {self.seconds:.1f} s ({self.mb_s:.2f} MB/s); skipped {len(self.skipped)}"
+        )
+
+
+def corpus_name(root: Path) -> str:
+    """The name a corpus root is known by (its folder name, or the file's stem)."""
+    resolved = root.resolve()
+    return resolved.name if resolved.is_dir() else resolved.stem
+
+
+def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str]]]:
+    """List the supported files of every corpus root, with size and mtime; unreadable entries are reported."""
+    files: list[ScannedFile] = []
+    problems: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for root in corpora:
+        root = Path(root)
+        if not root.exists():
+            problems.append({"file": str(root), "reason": "corpus path does not exist"})
+            continue
+        name = corpus_name(root)
+        for path in iter_corpus_files(root):
+            rel = path.name if path == root else path.relative_to(root).as_posix()
+            key = file_key(name, rel)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                st = path.stat()
+            except OSError as exc:
+                problems.append({"file": key, "reason": f"cannot stat: {exc.strerror or exc}"})
+                continue
+            files.append(ScannedFile(root, path, name, key, st.st_size, st.st_mtime_ns))
+    return files, problems
+
+
+def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
+    """Fill in content hashes, trusting the last build's hash when size and mtime are unchanged."""
+    for f in files:
+        prev = known.get(f.key)
+        if prev and prev.size == f.size and prev.mtime_ns == f.mtime_ns:
+            f.sha256 = prev.sha256
+            continue
+        try:
+            f.sha256 = sha256_file(f.path)
+        except OSError:
+            f.sha256 = ""  # the reader will report why the file cannot be read
+
+
+def _prepared(files: list[ScannedFile], workers: int) -> Iterator[tuple[ScannedFile, PreparedFile]]:
+    """Run `prepare_file` over the files, in parallel worker processes when workers > 1."""
+    tasks = [(str(f.root), str(f.path), f.corpus_name) for f in files]
+    if workers <= 1 or len(tasks) <= 1:
+        for f, task in zip(files, tasks):
+            yield f, prepare_file(task)
+        return
+    get_analyzer()  # load the dictionaries once; forked workers inherit them
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        try:
+            for f, result in zip(files, pool.imap(prepare_file, tasks, chunksize=1)):
+                yield f, result
+        except BaseException:
+            pool.terminate()
+            raise
+
+
+def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: DocStore, next_num: int) -> tuple[int, int]:
+    """Write one file's documents to the index and the doc store; returns (documents, sections)."""
+    sections = 0
+    for n, item in enumerate(prepared.docs):
+        doc = item.doc
+        doc_num = next_num + n
+        store.put_document(doc, doc_num, prepared.file_key)
+        year_key = str(doc.year) if doc.year is not None else S.YEAR_NONE
+        sort_key = _sort_key(doc.year, doc.date)
+        for sec in item.sections:
+            tdoc = tantivy.Document()
+            tdoc.add_text(S.F_SECTION_ID, sec.section_id)
+            tdoc.add_text(S.F_DOC_ID, doc.doc_id)
+            tdoc.add_unsigned(S.F_DOC_NUM, doc_num)
+            tdoc.add_text(S.F_FILE_KEY, prepared.file_key)
+            tdoc.add_text(S.F_TITLE, item.title_terms)
+            tdoc.add_text(S.F_TITLE_CHARS, item.title_chars)
+            tdoc.add_text(S.F_HEADING, sec.heading_terms)
+            tdoc.add_text(S.F_BODY, sec.body_terms)
+            tdoc.add_text(S.F_CHARS, sec.chars)
+            if doc.year is not None:
+                tdoc.add_integer(S.F_YEAR, doc.year)
+            tdoc.add_text(S.F_YEAR_KEY, year_key)
+            tdoc.add_integer(S.F_SORT_KEY, sort_key)
+            for topic in sec.topics:
+                tdoc.add_text(S.F_TOPICS, topic)
+            tdoc.add_text(S.F_KIND, sec.kind)
+            tdoc.add_text(S.F_DOC_KIND, doc.doc_kind)
+            if doc.source:
+                tdoc.add_text(S.F_SOURCE, doc.source)
+            tdoc.add_bytes(S.F_PAYLOAD, sec.payload)
+            writer.add_document(tdoc)
+            sections += 1
+    return len(prepared.docs), sections
+
+
+def _sort_key(year: int | None, date: str | None) -> int:
+    """yyyymmdd for ordering by date; a known year without a date sorts at its start; unknown is 0."""
+    if date and date[:4].isdigit() and (year is None or int(date[:4]) == year):
+        digits = "".join(ch for ch in date if ch.isdigit())[:8].ljust(8, "0")
+        return int(digits)
+    return year * 10000 if year is not None else 0
+
+
+def _progress(total_bytes: int, files: int, enabled: bool) -> tqdm:
+    return tqdm(
+        total=total_bytes,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,
+        desc=f"indexing {files} files",
+        disable=not enabled,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+
+def _copy_generation(src: Path, dst: Path) -> None:
+    """Seed an incremental build with the previous generation: immutable segment files are hard-linked."""
+    for item in src.iterdir():
+        if not item.is_file():
+            continue
+        target = dst / item.name
+        if item.name in _MUTABLE_FILES:
+            shutil.copy2(item, target)
+        else:
+            try:
+                os.link(item, target)
+            except OSError:
+                shutil.copy2(item, target)
+
+
+def reindex(
+    corpora: list[Path],
+    index_dir: Path,
+    incremental: bool = False,
+    progress: bool | None = None,
+    workers: int | None = None,
+) -> BuildSummary:
+    """Build the corpora into a new generation of `index_dir` and publish it atomically.
+
+    Raises IndexBusy if another reindex holds the lock. Unreadable files are listed in the
+    summary's `skipped`, never raised.
+    """
+    started = time.perf_counter()
+    location = IndexLocation(index_dir)
+    workers = workers or min(2, os.cpu_count() or 1)
+    show = sys.stderr.isatty() if progress is None else progress
+    summary = BuildSummary(mode="incremental" if incremental else "full", index=str(index_dir))
+    with location.lock():
+        location.prune()
+        files, problems = scan(corpora)
+        summary.skipped.extend(problems)
+        summary.files = len(files)
+
+        previous = location.current_or_none()
+        known: dict[str, FileState] = {}
+        if incremental and previous is not None:
+            try:
+                S.Manifest.read(previous).check()
+                old = DocStore(previous / S.DOCSTORE, readonly=True)
+                known = old.files()
+                old.close()
+            except IndexOutdated as exc:
+                summary.mode = "full"
+                summary.notes.append(f"incremental not possible, full rebuild: {exc}")
+                previous = None
+        elif incremental:
+            summary.mode = "full"
+            summary.notes.append("no previous index: full build")
+            previous = None
+        else:
+            previous = None
+
+        _hash(files, known)
+        if previous is not None:
+            changed = [f for f in files if known.get(f.key) is None or known[f.key].sha256 != f.sha256 or not f.sha256]
+            current_keys = {f.key for f in files}
+            removed = [k for k in known if k not in current_keys]
+            summary.removed_files = len(removed)
+            if not changed and not removed:
+                summary.mode = "up-to-date"
+                summary.generation = previous.name
+                summary.seconds = time.perf_counter() - started
+                st = DocStore(previous / S.DOCSTORE, readonly=True)
+                summary.documents = st.count()
+                st.close()
+                for state in known.values():
+                    summary.skipped.extend(_split_error(e) for e in state.errors)
+                return summary
+            to_read = changed
+            changed_keys = {f.key for f in changed}
+            for state in known.values():
+                if state.file_key not in changed_keys:
+                    summary.skipped.extend(_split_error(e) for e in state.errors)
+        else:
+            changed, removed, to_read = files, [], files
+
+        build_dir = location.new_build_dir()
+        try:
+            if previous is not None:
+                _copy_generation(previous, build_dir)
+                index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=True)
+            else:
+                index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=False)
+            S.register_tokenizers(index)
+            store = DocStore(build_dir / S.DOCSTORE)
+            writer = index.writer(WRITER_HEAP, 1)
+            for key in [*removed, *(f.key for f in changed if f.key in known)]:
+                writer.delete_documents_by_term(S.F_FILE_KEY, key)
+                store.delete_file(key)
+            next_num = store.max_doc_num() + 1
+            bar = _progress(sum(f.size for f in to_read), len(to_read), show)
+            with bar:
+                for scanned, prepared in _prepared(to_read, workers):
+                    docs, sections = _add_sections(writer, prepared, store, next_num)
+                    next_num += docs
+                    summary.documents += docs
+                    summary.sections += sections
+                    if docs:
+                        summary.files_read += 1
+                        summary.bytes_read += scanned.size
+                    summary.skipped.extend(_split_error(e) for e in prepared.errors)
+                    store.put_file(
+                        FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, docs, prepared.errors)
+                    )
+                    bar.update(scanned.size)
+                    bar.set_postfix(docs=summary.documents, refresh=False)
+            writer.commit()
+            writer.wait_merging_threads()
+            store.commit()
+            total_docs = store.count()
+            store.close()
+            if total_docs == 0:
+                raise NothingIndexed("no document could be read from " + ", ".join(str(c) for c in corpora))
+            if previous is not None:
+                summary.notes.append(
+                    f"re-read {len(changed)} changed/added files, dropped {len(removed)} removed files; "
+                    f"{total_docs} documents in the index"
+                )
+            S.Manifest.current(
+                time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                [str(Path(c).resolve()) for c in corpora],
+                total_docs,
+                index.searcher().num_docs,
+            ).write(build_dir)
+            summary.generation = location.publish(build_dir).name
+        finally:
+            if build_dir.exists():
+                shutil.rmtree(build_dir, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _split_error(message: str) -> dict[str, str]:
+    file, _, reason = message.partition(": ")
+    return {"file": file, "reason": reason or message}

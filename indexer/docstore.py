@@ -1,0 +1,112 @@
+"""The document-level store: one SQLite file per index generation.
+
+It keeps, per document, what the document page needs (metadata, full cleaned text,
+outline with offsets), and per corpus file its content hash, which an incremental
+reindex compares to decide what to re-read.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from indexer.models import Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    doc_num INTEGER NOT NULL,
+    file_key TEXT NOT NULL,
+    year INTEGER,
+    doc_kind TEXT,
+    source TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_file ON documents(file_key);
+CREATE TABLE IF NOT EXISTS files (
+    file_key TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    documents INTEGER NOT NULL,
+    errors TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the last build saw of one corpus file."""
+
+    file_key: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    documents: int
+    errors: list[str]
+
+
+class DocStore:
+    """Read/write access to documents.sqlite of one generation."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(path)
+            self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def put_document(self, doc: Document, doc_num: int, file_key: str) -> None:
+        """Insert or replace one document record."""
+        record = doc.to_json()
+        record["text"] = doc.text
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
+            (doc.doc_id, doc_num, file_key, doc.year, doc.doc_kind, doc.source, json.dumps(record, ensure_ascii=False)),
+        )
+
+    def put_file(self, state: FileState) -> None:
+        """Record the hash and outcome of one corpus file."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
+            (state.file_key, state.sha256, state.size, state.mtime_ns, state.documents, json.dumps(state.errors, ensure_ascii=False)),
+        )
+
+    def delete_file(self, file_key: str) -> None:
+        """Forget a corpus file and its documents."""
+        self.db.execute("DELETE FROM documents WHERE file_key = ?", (file_key,))
+        self.db.execute("DELETE FROM files WHERE file_key = ?", (file_key,))
+
+    def commit(self) -> None:
+        """Make the writes durable."""
+        self.db.commit()
+
+    def files(self) -> dict[str, FileState]:
+        """Every corpus file of the last build, by file key."""
+        rows = self.db.execute("SELECT file_key, sha256, size, mtime_ns, documents, errors FROM files")
+        return {r[0]: FileState(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
+
+    def max_doc_num(self) -> int:
+        """The highest document ordinal in use (new documents continue after it)."""
+        return self.db.execute("SELECT COALESCE(MAX(doc_num), 0) FROM documents").fetchone()[0]
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored record of one document (metadata, text, sections), or None."""
+        row = self.db.execute("SELECT record FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def count(self) -> int:
+        """Number of documents."""
+        return self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def iter_metadata(self) -> Iterator[tuple[str, int | None, str, str | None]]:
+        """(doc_id, year, doc_kind, source) of every document, for statistics."""
+        yield from self.db.execute("SELECT doc_id, year, doc_kind, source FROM documents")

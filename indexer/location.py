@@ -1,0 +1,147 @@
+"""The on-disk layout of an index directory, and the atomic swap that publishes a new build.
+
+    INDEX_DIR/
+      CURRENT                 name of the generation being served (replaced atomically)
+      gen-YYYYmmddTHHMMSS-N/  a complete index: tantivy files, documents.sqlite, manifest.json
+      .build-…/               a build in progress (deleted if it never completes)
+      .lock                   held by the one reindex allowed at a time
+
+A build writes only into its own `.build-…` directory; readers only ever see a generation
+named in CURRENT, so a crash or Ctrl-C at any point leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from indexer.errors import IndexBusy, IndexMissing
+
+CURRENT = "CURRENT"
+LOCK = ".lock"
+KEEP_GENERATIONS = 2  # the new one, and the previous one that running servers may still read
+
+
+class IndexLocation:
+    """One index directory and its generations."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def current(self) -> Path:
+        """The generation directory being served; IndexMissing when nothing was built yet."""
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexMissing(
+                f"no index at {self.root}: build it with `python -m indexer reindex --index {self.root}`"
+            ) from None
+        path = self.root / name
+        if not name or "/" in name or not path.is_dir():
+            raise IndexMissing(f"{self.root / CURRENT} names a missing generation {name!r}: reindex needed")
+        return path
+
+    def current_or_none(self) -> Path | None:
+        """Like `current`, but None instead of IndexMissing."""
+        try:
+            return self.current()
+        except IndexMissing:
+            return None
+
+    def pointer_stamp(self) -> int:
+        """A cheap value that changes whenever a new generation is published (for readers to poll)."""
+        try:
+            return (self.root / CURRENT).stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def new_build_dir(self) -> Path:
+        """A fresh private directory for a build."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        path.mkdir()
+        return path
+
+    def publish(self, build_dir: Path) -> Path:
+        """Rename a finished build into a generation and point CURRENT at it, atomically."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        n = 0
+        while (gen := self.root / f"gen-{stamp}-{n}").exists():
+            n += 1
+        _fsync_tree(build_dir)
+        build_dir.rename(gen)
+        tmp = self.root / f".{CURRENT}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(gen.name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / CURRENT)
+        _fsync_dir(self.root)
+        self.prune()
+        return gen
+
+    def prune(self) -> None:
+        """Delete old generations (all but the newest KEEP_GENERATIONS) and abandoned builds."""
+        current = self.current_or_none()
+        gens = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
+        keep = set(gens[-KEEP_GENERATIONS:]) | ({current} if current else set())
+        for path in gens:
+            if path not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob(".build-*"):
+            pid = path.name.rsplit("-", 1)[-1]
+            if not (pid.isdigit() and _alive(int(pid))):
+                shutil.rmtree(path, ignore_errors=True)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the reindex lock; IndexBusy at once if another reindex holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / LOCK, "a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise IndexBusy(
+                    f"another reindex of {self.root} is running ({holder}); wait for it to finish and try again"
+                ) from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.iterdir():
+        if file.is_file():
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(path)

@@ -1,0 +1,100 @@
+"""Typed records that flow through the write path: reader output, parsed documents, sections."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Section kinds, inferred from heading cues (see indexer/data/section_kinds.toml).
+KIND_REVIEW = "回顾总结"
+KIND_PROBLEMS = "问题挑战"
+KIND_TASKS = "部署任务"
+KIND_OTHER = "其他"
+SECTION_KINDS = (KIND_REVIEW, KIND_PROBLEMS, KIND_TASKS, KIND_OTHER)
+
+# Kinds of document.
+DOC_KINDS = ("讲话", "工作要点", "工作报告", "法规", "新闻", "其他")
+
+
+@dataclass
+class RawDocument:
+    """What a reader extracts from one file, or from one record of a .jsonl/.csv collection.
+
+    `text` is the document text as found (site chrome and all); the known metadata
+    (from a collection's columns or the file's own properties) is carried along so
+    that `indexer.metadata` can prefer it over guesses.
+    """
+
+    text: str
+    source_file: str  # path relative to the corpus root, "#N" (1-based) appended for records
+    fmt: str  # txt, md, html, docx, pdf, jsonl, csv
+    title: str | None = None
+    year: int | None = None
+    date: str | None = None  # ISO YYYY-MM-DD (or YYYY-MM, YYYY) when known
+    url: str | None = None
+    source: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    """A span of the cleaned document text that starts at a heading (or at the top).
+
+    Sections are flat and non-overlapping, in document order: a level-1 section holds
+    only the text before its first sub-section. `path` lists the headings of the
+    enclosing sections, outermost first, so the outline can be rebuilt.
+    `start`/`end` are character offsets into `Document.text`; `text == Document.text[start:end]`.
+    """
+
+    heading: str
+    level: int
+    kind: str
+    text: str
+    start: int
+    end: int
+    topics: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    """A cleaned, structured document, ready to be analysed and indexed."""
+
+    doc_id: str
+    title: str
+    year: int | None
+    date: str | None
+    doc_kind: str
+    source: str | None
+    source_file: str
+    text: str
+    sections: list[Section]
+    url: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def topics(self) -> list[str]:
+        """The union of the sections' topics, in first-seen order."""
+        seen: dict[str, None] = {}
+        for section in self.sections:
+            for topic in section.topics:
+                seen.setdefault(topic)
+        return list(seen)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape printed by `python -m indexer parse`."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "year": self.year,
+            "date": self.date,
+            "doc_kind": self.doc_kind,
+            "source": self.source,
+            "source_file": self.source_file,
+            "url": self.url,
+            "topics": self.topics,
+            "sections": [
+                {k: v for k, v in asdict(s).items()} for s in self.sections
+            ],
+            "warnings": list(self.warnings),
+        }

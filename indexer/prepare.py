@@ -1,0 +1,115 @@
+"""The per-file work of a reindex, run in worker processes: read, parse, analyse.
+
+Everything CPU-heavy happens here (decoding, cleaning, structure, topics, jieba), so
+that the parent only feeds ready-made field values to tantivy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.analysis import get_analyzer
+from indexer.models import Document
+from indexer.pipeline import parse_raw
+from indexer.readers import read_file
+
+
+@dataclass
+class PreparedSection:
+    """Field values of one section, analysed and ready for the index."""
+
+    section_id: str
+    heading_terms: str
+    body_terms: str
+    chars: str
+    kind: str
+    topics: list[str]
+    payload: bytes
+
+
+@dataclass
+class PreparedDoc:
+    """A parsed document and its analysed sections."""
+
+    doc: Document
+    title_terms: str
+    title_chars: str
+    sections: list[PreparedSection]
+
+
+@dataclass
+class PreparedFile:
+    """Everything one corpus file produced: documents, or the reasons it could not be read."""
+
+    file_key: str
+    docs: list[PreparedDoc] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def file_key(corpus_name: str, relpath: str) -> str:
+    """The key an incremental reindex deletes a file's sections by."""
+    return f"{corpus_name}/{relpath}"
+
+
+def sha256_file(path: Path) -> str:
+    """Content hash of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def analyse_document(doc: Document) -> PreparedDoc:
+    """Analyse a parsed document's title and sections with the shared analyzer."""
+    analyzer = get_analyzer()
+    sections = []
+    for n, section in enumerate(doc.sections):
+        payload = {
+            "title": doc.title,
+            "heading": section.heading,
+            "level": section.level,
+            "path": section.path,
+            "kind": section.kind,
+            "topics": section.topics,
+            "start": section.start,
+            "end": section.end,
+            "text": section.text,
+            "year": doc.year,
+            "date": doc.date,
+            "doc_kind": doc.doc_kind,
+            "source": doc.source,
+            "source_file": doc.source_file,
+        }
+        sections.append(
+            PreparedSection(
+                section_id=f"{doc.doc_id}-{n}",
+                heading_terms=analyzer.index_text(section.heading),
+                body_terms=analyzer.index_text(section.text),
+                chars=analyzer.char_text(section.text),
+                kind=section.kind,
+                topics=section.topics,
+                payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            )
+        )
+    return PreparedDoc(doc, analyzer.index_text(doc.title), analyzer.char_text(doc.title), sections)
+
+
+def prepare_file(task: tuple[str, str, str]) -> PreparedFile:
+    """Worker entry point: (corpus root, file path, corpus name) -> analysed documents or errors."""
+    root, path, corpus_name = task
+    root_path, file_path = Path(root), Path(path)
+    rel = file_path.name if root_path == file_path else file_path.relative_to(root_path).as_posix()
+    result = PreparedFile(file_key(corpus_name, rel))
+    read = read_file(file_path, root_path)
+    result.errors.extend(f"{e.path}: {e.reason}" for e in read.errors)
+    for raw in read.documents:
+        try:
+            doc = parse_raw(raw, corpus_name)
+            result.docs.append(analyse_document(doc))
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the corpus
+            result.errors.append(f"{raw.source_file}: could not be parsed ({type(exc).__name__}: {exc})")
+    return result

@@ -1,0 +1,137 @@
+"""The tantivy schema, its tokenizers, and the manifest that ties an index to its analyzer.
+
+Shared by the writer (`indexer.build`) and the reader (`search_app.engine`): both call
+`open_index` / `register_tokenizers`, because tokenizer registrations are not stored in
+the index and every process must make them again.
+
+The unit of the index is the section; each section carries its document's fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from indexer.analysis import get_analyzer
+from indexer.errors import IndexMissing, IndexOutdated
+
+SCHEMA_VERSION = 1
+
+# Registered tokenizer names.
+WORDS = "words"  # whitespace + lower-case, fed by the jieba analyzer (space-joined terms)
+CHARS = "chars"  # one token per non-space character of the normalised text: exact substrings
+
+# Field names, used by both packages.
+F_SECTION_ID = "section_id"
+F_DOC_ID = "doc_id"
+F_DOC_NUM = "doc_num"  # u64 copy of the document's ordinal, for fast grouping of hits
+F_FILE_KEY = "file_key"  # corpus + relative path: what an incremental reindex deletes by
+F_TITLE = "title"
+F_HEADING = "heading"
+F_BODY = "body"
+F_CHARS = "chars"
+F_TITLE_CHARS = "title_chars"
+F_YEAR = "year"  # i64, absent when unknown
+F_YEAR_KEY = "year_key"  # "2023" or "none": facet counts and the null-year filter
+F_SORT_KEY = "sort_key"  # i64 yyyymmdd (0 when the year is unknown): newest/oldest ordering
+F_TOPICS = "topics"
+F_KIND = "kind"  # section kind
+F_DOC_KIND = "doc_kind"
+F_SOURCE = "source"
+F_PAYLOAD = "payload"  # stored JSON bytes: what a hit needs for display
+
+YEAR_NONE = "none"
+MANIFEST = "manifest.json"
+DOCSTORE = "documents.sqlite"
+
+
+def build_schema() -> tantivy.Schema:
+    """The section schema."""
+    return (
+        tantivy.SchemaBuilder()
+        .add_text_field(F_SECTION_ID, stored=True, tokenizer_name="raw")
+        .add_text_field(F_DOC_ID, stored=True, fast=True, tokenizer_name="raw")
+        .add_unsigned_field(F_DOC_NUM, fast=True)
+        .add_text_field(F_FILE_KEY, tokenizer_name="raw", index_option="basic")
+        .add_text_field(F_TITLE, tokenizer_name=WORDS, index_option="position")
+        .add_text_field(F_HEADING, tokenizer_name=WORDS, index_option="position")
+        .add_text_field(F_BODY, tokenizer_name=WORDS, index_option="position")
+        .add_text_field(F_CHARS, tokenizer_name=CHARS, index_option="position")
+        .add_text_field(F_TITLE_CHARS, tokenizer_name=CHARS, index_option="position")
+        .add_integer_field(F_YEAR, indexed=True, fast=True)
+        .add_text_field(F_YEAR_KEY, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_integer_field(F_SORT_KEY, indexed=True, fast=True)
+        .add_text_field(F_TOPICS, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_text_field(F_KIND, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_text_field(F_DOC_KIND, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_text_field(F_SOURCE, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_bytes_field(F_PAYLOAD, stored=True)
+        .build()
+    )
+
+
+def register_tokenizers(index: tantivy.Index) -> None:
+    """Register the analyzers the schema names (needed in every process that opens the index)."""
+    words = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).filter(tantivy.Filter.lowercase()).build()
+    chars = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S")).filter(tantivy.Filter.lowercase()).build()
+    index.register_tokenizer(WORDS, words)
+    index.register_tokenizer(CHARS, chars)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built with; an index is only opened by a matching analyzer."""
+
+    schema_version: int
+    analyzer_version: str
+    dictionary_hash: str
+    built_at: str
+    corpora: list[str]
+    documents: int
+    sections: int
+
+    @classmethod
+    def current(cls, built_at: str, corpora: list[str], documents: int, sections: int) -> "Manifest":
+        """A manifest describing this code's schema and analyzer."""
+        analyzer = get_analyzer()
+        return cls(SCHEMA_VERSION, analyzer.version, analyzer.dictionary_hash, built_at, corpora, documents, sections)
+
+    def write(self, directory: Path) -> None:
+        """Write manifest.json into `directory`."""
+        (directory / MANIFEST).write_text(json.dumps(self.__dict__, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, directory: Path) -> "Manifest":
+        """Read manifest.json; a missing or unreadable one means the index must be rebuilt."""
+        try:
+            data: dict[str, Any] = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexOutdated(f"{directory}: no readable {MANIFEST} ({exc}); reindex needed") from exc
+
+    def check(self) -> None:
+        """Raise IndexOutdated unless this index was built by the running schema and analyzer."""
+        analyzer = get_analyzer()
+        if self.schema_version != SCHEMA_VERSION:
+            raise IndexOutdated(
+                f"index schema version {self.schema_version}, this program uses {SCHEMA_VERSION}: "
+                "reindex needed (python -m indexer reindex)"
+            )
+        if self.analyzer_version != analyzer.version:
+            raise IndexOutdated(
+                f"index built with analyzer {self.analyzer_version}, this program uses {analyzer.version} "
+                "(the analyzer or the domain dictionary changed): reindex needed (python -m indexer reindex)"
+            )
+
+
+def open_tantivy(directory: Path) -> tantivy.Index:
+    """Open the tantivy index of one generation directory with our tokenizers registered."""
+    if not tantivy.Index.exists(str(directory)):
+        raise IndexMissing(f"no index in {directory}")
+    index = tantivy.Index.open(str(directory))
+    register_tokenizers(index)
+    return index

@@ -1,0 +1,42 @@
+"""Counts per year, topic, kind and source of a built index (`python -m indexer stats`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from indexer import schema as S
+from indexer.location import IndexLocation
+
+_FACETS = {
+    "year": S.F_YEAR_KEY,
+    "doc_kind": S.F_DOC_KIND,
+    "source": S.F_SOURCE,
+    "topic": S.F_TOPICS,
+    "section_kind": S.F_KIND,
+}
+
+
+def index_stats(index_dir: Path) -> dict[str, Any]:
+    """Documents and sections per facet value, most frequent first (years in order)."""
+    generation = IndexLocation(index_dir).current()
+    S.Manifest.read(generation).check()
+    searcher = S.open_tantivy(generation).searcher()
+    aggs = {
+        name: {"terms": {"field": field, "size": 10000}, "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}}}
+        for name, field in _FACETS.items()
+    }
+    result = searcher.aggregate(tantivy.Query.all_query(), aggs)
+    out: dict[str, Any] = {
+        "generation": generation.name,
+        "documents": int(searcher.cardinality(tantivy.Query.all_query(), S.F_DOC_NUM)),
+        "sections": searcher.num_docs,
+    }
+    for name in _FACETS:
+        rows = [(b["key"], int(b["docs"]["value"]), b["doc_count"]) for b in result[name]["buckets"]]
+        if name == "year":
+            rows.sort(key=lambda r: (r[0] == S.YEAR_NONE, r[0]))
+        out[name] = rows
+    return out

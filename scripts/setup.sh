@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11) and install the project; with "test", also the test tools and,
+# when running as root on Debian, the headless Chromium + CJK font the browser tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+
+py=""
+for cand in python3.11 python3; do
+  if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    py="$cand"; break
+  fi
+done
+if [ -z "$py" ]; then
+  echo "error: Python 3.11 is required (apt-get install python3.11 python3.11-venv)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=".venv/.installed-${extras:-base}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  if [ -n "$extras" ]; then
+    .venv/bin/python -m pip install --quiet -e ".[$extras]"
+  else
+    .venv/bin/python -m pip install --quiet -e .
+  fi
+  touch "$stamp"
+fi
+
+if [ "$extras" = "test" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium and fonts-wqy-microhei for the browser tests…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "note: /usr/bin/chromium not found and not root: browser tests will be skipped" >&2
+  fi
+fi

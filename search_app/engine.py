@@ -1,0 +1,385 @@
+"""The search engine behind the CLI, the JSON API and the web pages (no Flask here).
+
+Query + filters → hits grouped by document, highlighted snippets, disjunctive facet
+counts, and a per-year trend. Reads the generation named by the index's CURRENT pointer
+and switches to a new one as soon as a reindex publishes it, without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from indexer import schema as S
+from indexer.docstore import DocStore
+from indexer.errors import IndexMissing, QueryError
+from indexer.location import IndexLocation
+from indexer.models import SECTION_KINDS
+from search_app.compile import Compiled, QueryCompiler
+from search_app.highlight import MatchSpec, highlight_all, snippet
+from search_app.query import MAX_QUERY_CHARS, parse_query
+
+Occur = tantivy.Occur
+
+# Facet name (URL parameter) → index field.
+FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND}
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE = 100
+MAX_PER_PAGE = 50
+MAX_FILTER_VALUES = 30
+SECTIONS_PER_HIT = 3
+NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
+
+
+@dataclass
+class SearchRequest:
+    """One search: query text, facet filters (facet → values), sort and page."""
+
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+    def validate(self) -> None:
+        """Raise QueryError (→ HTTP 400) for out-of-range parameters; the query text itself never fails."""
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise QueryError(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符（当前 {len(self.q)}）")
+        if self.sort not in SORTS:
+            raise QueryError(f"未知的排序方式 {self.sort!r}：可选 {', '.join(SORTS)}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise QueryError(f"页码应在 1 到 {MAX_PAGE} 之间")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise QueryError(f"每页条数应在 1 到 {MAX_PER_PAGE} 之间")
+        for name, values in self.filters.items():
+            if name not in FACET_FIELDS:
+                raise QueryError(f"未知的筛选项 {name!r}：可选 {', '.join(FACET_FIELDS)}")
+            if len(values) > MAX_FILTER_VALUES:
+                raise QueryError(f"筛选项 {name} 最多 {MAX_FILTER_VALUES} 个值")
+            for v in values:
+                if len(v) > 100:
+                    raise QueryError(f"筛选值过长：{v[:20]}…")
+                if name == "year" and v.strip().lower() not in NULL_YEAR_VALUES and not v.strip().isdigit():
+                    raise QueryError(f"年份筛选值应为四位数字或 none：{v!r}")
+
+
+class _Generation:
+    """One opened index generation: tantivy index, document store, compiler."""
+
+    def __init__(self, path: Path) -> None:
+        S.Manifest.read(path).check()
+        self.path = path
+        self.index = S.open_tantivy(path)
+        self.schema = self.index.schema
+        self.store = DocStore(path / S.DOCSTORE, readonly=True)
+        self.store_lock = threading.Lock()
+        self.compiler = QueryCompiler(self.schema)
+
+
+class SearchEngine:
+    """Search over the index directory `index_dir` (the parent of the generations)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.location = IndexLocation(index_dir)
+        self._lock = threading.Lock()
+        self._gen: _Generation | None = None
+        self._stamp = -1
+
+    # -- index generations -------------------------------------------------------------
+    def _generation(self) -> _Generation:
+        stamp = self.location.pointer_stamp()
+        gen = self._gen
+        if gen is not None and stamp == self._stamp:
+            return gen
+        with self._lock:
+            if self._gen is None or stamp != self._stamp:
+                path = self.location.current()
+                if self._gen is None or self._gen.path != path:
+                    self._gen = _Generation(path)
+                self._stamp = stamp
+            return self._gen
+
+    @property
+    def generation_name(self) -> str:
+        """Name of the generation being served."""
+        return self._generation().path.name
+
+    def check(self) -> None:
+        """Open the index now: raises IndexMissing / IndexOutdated with a how-to-fix message."""
+        self._generation()
+
+    # -- search -----------------------------------------------------------------------------
+    def search(self, req: SearchRequest) -> dict[str, Any]:
+        """Run one search and return the JSON-ready result."""
+        started = time.perf_counter()
+        req.validate()
+        gen = self._generation()
+        parsed = parse_query(req.q)
+        compiled = gen.compiler.compile(parsed)
+        searcher = gen.index.searcher()
+        filters = self._filters(gen, req.filters)
+        main = self._query(compiled, filters)
+        sort = req.sort
+        if compiled.browse and sort == "relevance":
+            sort = "newest"
+
+        total_sections = searcher.search(main, 1, count=True).count  # tantivy panics on limit 0
+        total_docs = int(round(searcher.cardinality(main, S.F_DOC_NUM))) if total_sections else 0
+        docs_needed = req.page * req.per_page
+        if sort == "relevance":
+            groups = self._group_by_relevance(searcher, main, docs_needed, total_sections)
+        else:
+            groups = self._group_by_date(searcher, gen, compiled, filters, main, docs_needed, sort)
+        page_groups = groups[(req.page - 1) * req.per_page : docs_needed]
+        hits = [self._hit(searcher, compiled.spec, g) for g in page_groups]
+        facets = self._facets(searcher, gen, compiled, req.filters)
+        warnings = list(dict.fromkeys(compiled.warnings))
+        return {
+            "query": req.q,
+            "expanded": compiled.expanded,
+            "total_docs": max(total_docs, len(groups)) if total_sections else 0,
+            "total_sections": total_sections,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1),
+            "page": req.page,
+            "per_page": req.per_page,
+            "warnings": warnings,
+            "hits": hits,
+            "facets": facets,
+        }
+
+    def _query(self, compiled: Compiled, filters: dict[str, tantivy.Query], skip: str | None = None) -> tantivy.Query:
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = [(Occur.Must, q) for q in compiled.positive]
+        if compiled.year_range is not None:
+            clauses.append((Occur.Must, compiled.year_range))
+        clauses.extend((Occur.Must, q) for name, q in filters.items() if name != skip)
+        if not any(o == Occur.Must for o, _ in clauses):
+            clauses.append((Occur.Must, tantivy.Query.all_query()))
+        clauses.extend((Occur.MustNot, q) for q in compiled.excluded)
+        return tantivy.Query.boolean_query(clauses)
+
+    @staticmethod
+    def _filters(gen: _Generation, selected: dict[str, list[str]]) -> dict[str, tantivy.Query]:
+        out = {}
+        for name, values in selected.items():
+            if not values:
+                continue
+            if name == "year":
+                values = [S.YEAR_NONE if v.strip().lower() in NULL_YEAR_VALUES else v.strip() for v in values]
+            out[name] = tantivy.Query.term_set_query(gen.schema, FACET_FIELDS[name], list(dict.fromkeys(values)))
+        return out
+
+    @staticmethod
+    def _group_by_relevance(
+        searcher: tantivy.Searcher, query: tantivy.Query, docs_needed: int, total: int
+    ) -> list[list[tuple[float, tantivy.DocAddress]]]:
+        """Top sections grouped by document, documents ordered by their best section."""
+        limit = max(200, docs_needed * 8)
+        while True:
+            hits = searcher.search(query, min(limit, max(total, 1)), count=False).hits
+            groups = _group(searcher, hits)
+            if len(groups) >= docs_needed or len(hits) >= total:
+                return groups
+            limit *= 4
+
+    def _group_by_date(
+        self,
+        searcher: tantivy.Searcher,
+        gen: _Generation,
+        compiled: Compiled,
+        filters: dict[str, tantivy.Query],
+        query: tantivy.Query,
+        docs_needed: int,
+        sort: str,
+    ) -> list[list[tuple[float, tantivy.DocAddress]]]:
+        """Documents by date (unknown dates last in both orders), each with its best sections."""
+        order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+        known = tantivy.Query.range_query(gen.schema, S.F_SORT_KEY, tantivy.FieldType.Integer, 1, None)
+        unknown = tantivy.Query.term_query(gen.schema, S.F_YEAR_KEY, S.YEAR_NONE)
+        doc_order: list[int] = []
+        seen: set[int] = set()
+        for part in (known, unknown):
+            q = tantivy.Query.boolean_query([(Occur.Must, query), (Occur.Must, part)])
+            limit = max(200, docs_needed * 8)
+            while len(doc_order) < docs_needed:
+                hits = searcher.search(q, limit, count=False, order_by_field=S.F_SORT_KEY, order=order).hits
+                nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits]) if hits else []
+                for num in nums:
+                    if num not in seen:
+                        seen.add(num)
+                        doc_order.append(num)
+                if len(hits) < limit:
+                    break
+                limit *= 4
+        groups = []
+        for num in doc_order[:docs_needed]:
+            per_doc = tantivy.Query.boolean_query(
+                [
+                    (Occur.Must, query),
+                    # doc_num is a fast field only (not indexed): a range query works on it, a term query does not.
+                    (Occur.Must, tantivy.Query.range_query(gen.schema, S.F_DOC_NUM, tantivy.FieldType.Unsigned, num, num)),
+                ]
+            )
+            groups.append(searcher.search(per_doc, SECTIONS_PER_HIT, count=False).hits)
+        return groups
+
+    def _hit(self, searcher: tantivy.Searcher, spec: MatchSpec, group: list[tuple[float, tantivy.DocAddress]]) -> dict[str, Any]:
+        sections = []
+        first: dict[str, Any] = {}
+        doc_id = ""
+        for score, addr in group[:SECTIONS_PER_HIT]:
+            stored = searcher.doc(addr)
+            payload = json.loads(stored.get_first(S.F_PAYLOAD))
+            doc_id = stored.get_first(S.F_DOC_ID)
+            first = first or payload
+            sections.append(
+                {
+                    "section_id": stored.get_first(S.F_SECTION_ID),
+                    "heading": payload["heading"],
+                    "kind": payload["kind"],
+                    "topics": payload["topics"],
+                    "snippet_html": snippet(payload["text"], spec, skip=len(payload["heading"])),
+                }
+            )
+        best = group[0][0] if group else 0.0
+        return {
+            "doc_id": doc_id,
+            "title": first.get("title", ""),
+            "year": first.get("year"),
+            "date": first.get("date"),
+            "doc_kind": first.get("doc_kind"),
+            "source": first.get("source"),
+            "source_file": first.get("source_file"),
+            "score": round(float(best), 4) if isinstance(best, float) else best,
+            "sections": sections,
+        }
+
+    # -- facets and trend ---------------------------------------------------------------
+    def _facets(
+        self, searcher: tantivy.Searcher, gen: _Generation, compiled: Compiled, selected: dict[str, list[str]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Disjunctive counts: each facet applies every other facet's filter, not its own."""
+        filters = self._filters(gen, selected)
+        # Facets without a selection of their own all see the same query: one aggregation.
+        shared = [name for name in FACET_FIELDS if name not in filters]
+        results: dict[str, list[dict[str, Any]]] = {}
+        if shared:
+            results.update(self._aggregate(searcher, self._query(compiled, filters), shared))
+        for name in filters:
+            results.update(self._aggregate(searcher, self._query(compiled, filters, skip=name), [name]))
+        out = {}
+        for name in FACET_FIELDS:
+            chosen = selected.get(name, [])
+            if name == "year":
+                chosen_keys = {S.YEAR_NONE if v.strip().lower() in NULL_YEAR_VALUES else v.strip() for v in chosen}
+            else:
+                chosen_keys = set(chosen)
+            buckets = {b["value"]: b for b in results.get(name, [])}
+            for key in chosen_keys:
+                buckets.setdefault(key, {"value": key, "count": 0})
+            rows = [
+                {"value": _facet_value(name, k), "count": b["count"], "selected": k in chosen_keys}
+                for k, b in buckets.items()
+            ]
+            out[name] = _order_facet(name, rows)
+        return out
+
+    @staticmethod
+    def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        aggs = {
+            name: {
+                "terms": {"field": FACET_FIELDS[name], "size": 1000},
+                "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}},
+            }
+            for name in names
+        }
+        result = searcher.aggregate(query, aggs)
+        return {
+            name: [
+                {"value": b["key"], "count": int(round(b["docs"]["value"]))} for b in result.get(name, {}).get("buckets", [])
+            ]
+            for name in names
+        }
+
+    def trend(self, q: str, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """Matching documents and sections per year (other filters applied, the year filter not)."""
+        req = SearchRequest(q=q, filters=dict(filters or {}))
+        req.validate()
+        gen = self._generation()
+        compiled = gen.compiler.compile(parse_query(q))
+        query = self._query(compiled, self._filters(gen, req.filters), skip="year")
+        result = gen.index.searcher().aggregate(
+            query,
+            {"y": {"terms": {"field": S.F_YEAR, "size": 1000}, "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}}}},
+        )
+        years = sorted(
+            ({"year": int(b["key"]), "docs": int(round(b["docs"]["value"])), "sections": b["doc_count"]} for b in result["y"]["buckets"]),
+            key=lambda r: r["year"],
+        )
+        return {"query": q, "years": years}
+
+    # -- documents ------------------------------------------------------------------------
+    def document(self, doc_id: str, q: str = "") -> dict[str, Any] | None:
+        """A document's record with its sections highlighted for `q` (None if unknown)."""
+        gen = self._generation()
+        with gen.store_lock:
+            record = gen.store.get(doc_id)
+        if record is None:
+            return None
+        compiled = gen.compiler.compile(parse_query(q)) if q.strip() else None
+        spec = compiled.spec if compiled else MatchSpec(frozenset(), ())
+        text = record["text"]
+        matches = 0
+        for n, section in enumerate(record["sections"]):
+            section["section_id"] = f"{doc_id}-{n}"
+            body = text[section["start"] : section["end"]]
+            section["html"] = highlight_all(body, spec)
+            section["matches"] = section["html"].count("<mark>")
+            matches += section["matches"]
+        record["matches"] = matches
+        record["query"] = q
+        return record
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for the landing page."""
+        gen = self._generation()
+        searcher = gen.index.searcher()
+        return {
+            "generation": gen.path.name,
+            "sections": searcher.num_docs,
+            "documents": int(round(searcher.cardinality(tantivy.Query.all_query(), S.F_DOC_NUM))),
+        }
+
+
+def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]]) -> list[list[tuple[float, tantivy.DocAddress]]]:
+    """Group scored section hits by document, keeping first-seen (best-first) order."""
+    if not hits:
+        return []
+    nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
+    groups: dict[int, list[tuple[float, tantivy.DocAddress]]] = {}
+    for num, hit in zip(nums, hits):
+        groups.setdefault(num, []).append(hit)
+    return list(groups.values())
+
+
+def _facet_value(name: str, key: Any) -> Any:
+    if name == "year":
+        return None if key == S.YEAR_NONE else int(key)
+    return key
+
+
+def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if name == "year":
+        return sorted(rows, key=lambda r: (r["value"] is None, -(r["value"] or 0)))
+    if name == "section":
+        rank = {k: i for i, k in enumerate(SECTION_KINDS)}
+        return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
+    return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
+
+
+__all__ = ["SearchEngine", "SearchRequest", "FACET_FIELDS", "SORTS", "IndexMissing"]

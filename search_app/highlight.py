@@ -1,0 +1,142 @@
+"""Find query matches in ORIGINAL text and render escaped HTML with <mark>, or snippets.
+
+Word matches come from re-analysing the text with the shared analyzer (offsets point at the
+original characters); phrase matches are exact substrings of the normalised text with
+whitespace ignored, mapped back to the original characters. Everything else is escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from indexer.analysis import get_analyzer
+
+FRAGMENT_CHARS = 100
+MAX_FRAGMENTS = 2
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """What to highlight: normalised word terms and normalised phrases (whitespace-free)."""
+
+    terms: frozenset[str]
+    phrases: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to highlight."""
+        return not self.terms and not self.phrases
+
+
+def find_spans(text: str, spec: MatchSpec) -> list[tuple[int, int]]:
+    """Merged, sorted [start, end) spans of `text` that match the spec."""
+    if spec.empty or not text:
+        return []
+    analyzer = get_analyzer()
+    spans: list[tuple[int, int]] = []
+    if spec.terms:
+        spans.extend((t.start, t.end) for t in analyzer.tokens(text, "index") if t.term in spec.terms)
+    if spec.phrases:
+        norm = analyzer.normalize(text)
+        keep = [i for i, ch in enumerate(norm.text) if not ch.isspace()]
+        compact = "".join(norm.text[i] for i in keep)
+        for phrase in spec.phrases:
+            if not phrase:
+                continue
+            pos = compact.find(phrase)
+            while pos != -1:
+                a, b = keep[pos], keep[pos + len(phrase) - 1] + 1
+                spans.append(norm.span(a, b))
+                pos = compact.find(phrase, pos + 1)
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort and merge overlapping or adjacent spans, so adjacent marks become one."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+    """Escaped HTML of text[start:end] with the spans inside it wrapped in <mark>."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    pos = start
+    for a, b in spans:
+        if b <= start or a >= end:
+            continue
+        a, b = max(a, start), min(b, end)
+        out.append(escape(text[pos:a]))
+        out.append(f"<mark>{escape(text[a:b])}</mark>")
+        pos = b
+    out.append(escape(text[pos:end]))
+    return "".join(out)
+
+
+def highlight_all(text: str, spec: MatchSpec) -> str:
+    """The whole text as escaped HTML with every match marked (document page)."""
+    return render(text, find_spans(text, spec))
+
+
+def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
+    """Up to two ~100-character fragments around the densest matches, as escaped HTML.
+
+    `skip` characters at the start (the heading line, shown separately) are not used for
+    the fallback fragment when nothing matches.
+    """
+    spans = find_spans(text, spec)
+    if not spans:
+        body = text[skip:].strip() or text
+        cut = body[:FRAGMENT_CHARS]
+        return escape(_flat(cut)) + ("…" if len(body) > FRAGMENT_CHARS else "")
+    windows = _best_windows(text, spans)
+    parts = []
+    for a, b in windows:
+        html = _flat(render(text, spans, a, b))
+        parts.append(("…" if a > 0 else "") + html + ("…" if b < len(text) else ""))
+    return " ".join(parts)
+
+
+def _best_windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Pick up to MAX_FRAGMENTS non-overlapping windows that cover the most matches."""
+    n = len(text)
+    candidates = []
+    for a, _ in spans:
+        start = max(0, min(a - FRAGMENT_CHARS // 4, n - FRAGMENT_CHARS))
+        end = min(n, start + FRAGMENT_CHARS)
+        covered = sum(1 for s, e in spans if s >= start and e <= end)
+        distinct = len({text[s:e] for s, e in spans if s >= start and e <= end})
+        candidates.append((distinct, covered, -start, start, end))
+    candidates.sort(reverse=True)
+    chosen: list[tuple[int, int]] = []
+    for *_, start, end in candidates:
+        if all(end <= s or start >= e for s, e in chosen):
+            chosen.append((_soft_start(text, start, spans), end))
+        if len(chosen) == MAX_FRAGMENTS:
+            break
+    return sorted(chosen)
+
+
+def _soft_start(text: str, start: int, spans: list[tuple[int, int]]) -> int:
+    """Move a window start forward to just after a sentence break, if one is near and no mark is cut."""
+    window = text[start : start + FRAGMENT_CHARS // 4]
+    for i in range(len(window) - 1, -1, -1):
+        if window[i] in "。！？；\n":
+            candidate = start + i + 1
+            if all(not (a < candidate < b) and not (candidate > a and b > candidate) for a, b in spans):
+                if not any(a < candidate for a, b in spans if a >= start):
+                    return candidate
+            break
+    return start
+
+
+def _flat(html: str) -> str:
+    """Line breaks inside a snippet become spaces."""
+    return html.replace("\r", "").replace("\n", " ")

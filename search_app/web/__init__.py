@@ -1,0 +1,123 @@
+"""The Flask web front end: HTML pages (`pages`) and the JSON API (`api`) over one SearchEngine.
+
+Configuration, later sources winning: built-in defaults → the environment
+($EDU_SEARCH_INDEX, see `indexer.config`) → the `test_config` mapping (key "INDEX_DIR").
+Errors become pages in the site's style (JSON `{"error": …}` under /api/): 400 for a bad
+parameter, 404, 503 while the index is missing or outdated, 500 for anything else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from indexer.config import default_index_dir
+from indexer.errors import IndexMissing, IndexOutdated, QueryError
+from search_app.engine import SearchEngine
+from search_app.web import api, pages
+from search_app.web.state import SearchState, reindex_command
+
+HTTP_TITLES = {
+    400: "请求参数有误",
+    404: "页面不存在",
+    405: "不支持的请求方法",
+    500: "服务器内部错误",
+    503: "暂时无法检索",
+}
+# Defence in depth on top of Jinja's autoescaping: no inline script, no foreign origins.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: one SearchEngine (app.extensions["engine"]), the page and API blueprints, error pages."""
+    app = Flask(__name__)
+    app.config.from_mapping(INDEX_DIR=default_index_dir())
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["INDEX_DIR"] = Path(app.config["INDEX_DIR"])
+    # The API returns the engine's JSON as is: keys in the engine's order, Chinese unescaped.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["engine"] = SearchEngine(app.config["INDEX_DIR"])
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    _register_errors(app)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def _error(status: int, message: str, hint: str = "", command: str = "", detail: str = "") -> tuple[Any, int]:
+    """The error as JSON under /api/, else as a page in the site's style."""
+    if request.path.startswith("/api/"):
+        body = {"error": message, "command": command, "detail": detail}
+        return jsonify({k: v for k, v in body.items() if v}), status
+    title = HTTP_TITLES.get(status, "出错了")
+    page = render_template(
+        "error.html",
+        # The search box keeps the query, so that a bad parameter is one edit away from a search.
+        state=SearchState(q=request.args.get("q", "").strip()),
+        status=status,
+        title=title,
+        message=message,
+        hint=hint,
+        command=command,
+        detail=detail,
+    )
+    return page, status
+
+
+def _register_errors(app: Flask) -> None:
+    index_dir = app.config["INDEX_DIR"]
+
+    @app.errorhandler(QueryError)
+    def bad_request(exc: QueryError) -> tuple[Any, int]:
+        return _error(400, str(exc), "请检查检索词和筛选条件后重试。")
+
+    @app.errorhandler(IndexMissing)
+    def index_missing(exc: IndexMissing) -> tuple[Any, int]:
+        app.logger.warning("index missing: %s", exc)
+        return _error(
+            503,
+            f"还没有建立检索索引（{index_dir}）。",
+            "在项目目录下运行下面的命令建立索引，完成后刷新本页即可（无需重启服务）：",
+            reindex_command(index_dir),
+            str(exc),
+        )
+
+    @app.errorhandler(IndexOutdated)
+    def index_outdated(exc: IndexOutdated) -> tuple[Any, int]:
+        app.logger.warning("index outdated: %s", exc)
+        return _error(
+            503,
+            f"索引是用旧版本的程序建立的，需要重建（{index_dir}）。",
+            "在项目目录下运行下面的命令重建索引，完成后刷新本页即可（无需重启服务）：",
+            reindex_command(index_dir),
+            str(exc),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Any, int]:
+        status = exc.code or 500
+        # Our own aborts carry a Chinese description; werkzeug's defaults are English.
+        custom = exc.description if exc.description != type(exc).description else ""
+        if status == 404:
+            return _error(404, custom or "找不到这个页面。", "可以回到首页重新检索。")
+        return _error(status, custom or HTTP_TITLES.get(status, exc.name))
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> tuple[Any, int]:
+        app.logger.error("unhandled error on %s", request.path, exc_info=exc)
+        return _error(500, HTTP_TITLES[500], "问题已记录。请稍后重试，或换一个检索词。")

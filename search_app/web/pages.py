@@ -1,0 +1,209 @@
+"""The HTML pages: landing page, search results (facets, trend chart, pagination), document view.
+
+Each results page costs exactly two engine calls (search and trend), whatever the number of
+hits: everything a hit shows comes with the search result.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from search_app.engine import FACET_FIELDS, MAX_PAGE
+from search_app.query import parse_query
+from search_app.web.chart import layout, selected_years
+from search_app.web.state import (
+    DEFAULT_PER_PAGE,
+    DEFAULT_SORT,
+    FACET_LABELS,
+    KIND_CLASSES,
+    SORT_LABELS,
+    SearchState,
+    engine,
+    engine_errors,
+    facet_key,
+    facet_label,
+)
+
+bp = Blueprint("pages", __name__)
+
+EXAMPLE_QUERIES = ("双减", '"集团化办学"', "控辍保学", "立德树人 year:2019..2023", "职业教育 -高等教育")
+SYNTAX_HELP = (
+    ("空格", "并且：每个词都要出现"),
+    ('"引号"', "精确匹配整个短语"),
+    ("OR", "任一词出现即可"),
+    ("-词", "排除含该词的段落"),
+    ("title:词", "只在标题中找"),
+    ("year:2019..2023", "限定年份范围"),
+)
+QUOTES = re.compile(r"[\"“”「」『』]")
+TAGS = re.compile(r"<[^>]*>")
+# A tag, an entity, or one character of escaped HTML.
+HTML_TOKENS = re.compile(r"(</?mark>)|&#?\w+;|.", re.S)
+PAGE_WINDOW = 2  # numbered page links on each side of the current page
+
+
+@bp.app_context_processor
+def template_helpers() -> dict[str, Any]:
+    """Labels and helpers every template may use."""
+    return {
+        "FACET_NAMES": list(FACET_FIELDS),
+        "DEFAULT_SORT": DEFAULT_SORT,
+        "DEFAULT_PER_PAGE": DEFAULT_PER_PAGE,
+        "FACET_LABELS": FACET_LABELS,
+        "SORT_LABELS": SORT_LABELS,
+        "SYNTAX_HELP": SYNTAX_HELP,
+        "kind_class": lambda kind: KIND_CLASSES.get(kind, "other"),
+        "facet_key": facet_key,
+        "facet_label": facet_label,
+    }
+
+
+@bp.get("/")
+@engine_errors
+def index() -> Response | str:
+    """The landing page; with a query or filters, the canonical results URL instead."""
+    state = SearchState.from_args(request.args)
+    if not state.is_empty:
+        return redirect(state.url())
+    return render_template("landing.html", state=state, stats=engine().stats(), examples=EXAMPLE_QUERIES)
+
+
+@bp.get("/search")
+@engine_errors
+def search() -> str:
+    """Results grouped by speech, with facets, the per-year trend and pagination."""
+    state = SearchState.from_args(request.args)
+    result = engine().search(state.request())
+    trend = engine().trend(state.q, state.filters)
+    page_count = min(MAX_PAGE, math.ceil(result["total_docs"] / state.per_page))
+    # Without words there is nothing to rank by: the engine lists newest first, and so does the switch.
+    browse = parse_query(state.q).is_empty
+    return render_template(
+        "search.html",
+        autofocus=True,
+        state=state,
+        sorts={k: v for k, v in SORT_LABELS.items() if not (browse and k == "relevance")},
+        active_sort="newest" if browse and state.sort == "relevance" else state.sort,
+        result=result,
+        hits=[_hit_view(hit, state.q) for hit in result["hits"]],
+        chart=layout(trend["years"], selected_years(state.filters.get("year", []))),
+        page_count=page_count,
+        pages=_page_numbers(state.page, page_count),
+        suggestions=_suggestions(state) if not result["total_docs"] else [],
+    )
+
+
+@bp.get("/doc/<doc_id>")
+@engine_errors
+def document(doc_id: str) -> str:
+    """One document: metadata, outline, and the full text with the query's matches marked."""
+    q = request.args.get("q", "").strip()
+    record = engine().document(doc_id, q)
+    if record is None:
+        abort(404, description=f"没有编号为“{doc_id[:64]}”的文档，可能已在重建索引时移除。")
+    url = record.get("url") or ""
+    for section in record["sections"]:
+        heading = section["heading"]
+        cut = len(heading) if heading and section["text"].startswith(heading) else 0
+        section["heading_html"], section["body_html"] = split_html(section["html"], cut)
+    return render_template(
+        "doc.html",
+        doc=record,
+        q=q,
+        state=SearchState(q=q),
+        # Only web addresses become links: a javascript: or data: URL in a corpus stays text.
+        url_is_link=urlsplit(url).scheme.lower() in ("http", "https"),
+    )
+
+
+def _doc_href(doc_id: str, q: str, section_id: str) -> str:
+    params = {"q": q} if q else {}
+    return url_for("pages.document", doc_id=doc_id, _anchor=section_id or None, **params)
+
+
+def _hit_view(hit: dict[str, Any], q: str) -> dict[str, Any]:
+    """A hit plus the links and the topic union the template shows."""
+    sections = [
+        {
+            **s,
+            "href": _doc_href(hit["doc_id"], q, s["section_id"]),
+            # A section that is nothing but its heading would show the same line twice.
+            "snippet_html": "" if _plain(s["snippet_html"]) == s["heading"].strip() else s["snippet_html"],
+        }
+        for s in hit["sections"]
+    ]
+    return {
+        **hit,
+        "href": sections[0]["href"] if sections else _doc_href(hit["doc_id"], q, ""),
+        "topics": list(dict.fromkeys(t for s in hit["sections"] for t in s["topics"])),
+        "sections": sections,
+    }
+
+
+def _plain(snippet_html: str) -> str:
+    """The text of a snippet, without its <mark> tags and entities."""
+    return html.unescape(TAGS.sub("", snippet_html)).strip(" …")
+
+
+def split_html(marked: str, chars: int) -> tuple[str, str]:
+    """Split escaped text with <mark> tags after `chars` characters of text, keeping both halves well-formed.
+
+    The document page shows a section's heading line apart from its body; the engine gives
+    one highlighted string per section, and a match may straddle the heading's end: its second
+    half becomes <mark class="cont">, which the match navigation does not count again.
+    """
+    if chars <= 0:
+        return "", marked
+    seen = 0
+    in_mark = False
+    for token in HTML_TOKENS.finditer(marked):
+        if token.group(1):
+            in_mark = token.group(1) == "<mark>"
+            continue
+        seen += 1
+        if seen == chars:
+            end = token.end()
+            if in_mark and marked.startswith("</mark>", end):
+                end, in_mark = end + len("</mark>"), False
+            head, rest = marked[:end], marked[end:]
+            return (head + "</mark>", '<mark class="cont">' + rest) if in_mark else (head, rest)
+    return marked, ""
+
+
+def _page_numbers(current: int, count: int) -> list[int | None]:
+    """Page numbers to link: first, last, and a window around the current page (None = a gap)."""
+    if count <= 1:
+        return []
+    wanted = {1, count, *range(current - PAGE_WINDOW, current + PAGE_WINDOW + 1)}
+    numbers: list[int | None] = []
+    for n in sorted(p for p in wanted if 1 <= p <= count):
+        if numbers and n - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(n)
+    return numbers
+
+
+def _suggestions(state: SearchState) -> list[tuple[str, str]]:
+    """What to change when nothing matched: (label, URL) pairs."""
+    out = [
+        (f"去掉筛选“{FACET_LABELS[name]}：{facet_label(name, key)}”", state.drop(name, key))
+        for name, key in state.active_filters()
+    ]
+    if len(out) > 1:
+        out.append(("清除全部筛选", state.clear_all()))
+    unquoted = " ".join(QUOTES.sub(" ", state.q).split())
+    if unquoted != state.q and unquoted:
+        out.append((f"去掉引号：{unquoted}", state.with_query(unquoted)))
+    words = state.q.split()
+    if len(words) > 1:
+        fewer = " ".join(words[:-1])
+        out.append((f"少用一个词：{fewer}", state.with_query(fewer)))
+    return out
+

@@ -1,0 +1,185 @@
+"""What a request shares with every view: the app's engine, and the search state that lives in the URL.
+
+All state of the search page (query, facet filters, sort, page) is in the query string, so a
+results page can be shared, bookmarked, and restored by the back button. `SearchState` reads
+it from the request and builds the URLs of every link that changes one part of it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlencode
+
+from flask import current_app, url_for
+from werkzeug.datastructures import MultiDict
+
+from indexer.errors import QueryError
+from indexer.models import SECTION_KINDS
+from search_app.engine import FACET_FIELDS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
+
+DEFAULT_SORT = SORTS[0]
+DEFAULT_PER_PAGE = 10
+FACET_LABELS = {"year": "年份", "topic": "主题", "section": "段落类型", "doc_kind": "文档类型"}
+SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+# Section kinds → ASCII CSS class names (badge colours).
+KIND_CLASSES = dict(zip(SECTION_KINDS, ("review", "problem", "task", "other")))
+UNKNOWN_YEAR = "none"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def engine() -> SearchEngine:
+    """The app's one SearchEngine (created by `create_app`)."""
+    return current_app.extensions["engine"]
+
+
+def reindex_command(index_dir: Any) -> str:
+    """The command that builds the index the app is configured to read."""
+    return f"python -m indexer reindex --corpus corpus --index {index_dir}"
+
+
+def engine_errors(view: F) -> F:
+    """Let the error pages handle a panic inside tantivy.
+
+    A Rust panic reaches Python as pyo3's PanicException, a BaseException that Flask's
+    error handling (which catches Exception) would let escape as a bare server error.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                raise
+            raise RuntimeError(f"search engine failure: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def facet_key(name: str, value: Any) -> str:
+    """The URL form of a facet value: years as digits, the unknown year as "none"."""
+    if name == "year":
+        return UNKNOWN_YEAR if value is None else str(value)
+    return str(value)
+
+
+def facet_label(name: str, value: Any) -> str:
+    """How a facet value is shown."""
+    if name == "year" and value in (None, UNKNOWN_YEAR):
+        return "年份未知"
+    return str(value)
+
+
+def _int_param(args: MultiDict[str, str], name: str, default: int, label: str) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueryError(f"{label}必须是整数（参数 {name}={raw[:20]!r}）") from None
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Query, filters (facet → URL values), sort and page of one search page."""
+
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> SearchState:
+        """Read the state from a query string; QueryError for a page or per_page that is not a number.
+
+        A facet parameter may be repeated for several values; blank values are ignored (an
+        empty `year=` would otherwise mean "unknown year") and the spellings of the unknown
+        year are unified so that toggling "none" finds them.
+        """
+        filters: dict[str, list[str]] = {}
+        for name in FACET_FIELDS:
+            values = [v.strip() for v in args.getlist(name) if v.strip()]
+            if name == "year":
+                values = [UNKNOWN_YEAR if v.lower() in NULL_YEAR_VALUES else v for v in values]
+            if values:
+                filters[name] = list(dict.fromkeys(values))
+        return cls(
+            q=args.get("q", "").strip(),
+            filters=filters,
+            sort=args.get("sort", "").strip() or DEFAULT_SORT,
+            page=_int_param(args, "page", 1, "页码"),
+            per_page=_int_param(args, "per_page", DEFAULT_PER_PAGE, "每页条数"),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """No query and no filter: the landing page."""
+        return not self.q and not self.filters
+
+    def request(self) -> SearchRequest:
+        """The engine request for this state."""
+        return SearchRequest(
+            q=self.q, filters={k: list(v) for k, v in self.filters.items()}, sort=self.sort, page=self.page, per_page=self.per_page
+        )
+
+    def selected(self, name: str, key: str) -> bool:
+        """True when `key` (URL form) is an active filter of facet `name`."""
+        return key in self.filters.get(name, [])
+
+    def active_filters(self) -> list[tuple[str, str]]:
+        """(facet, URL value) of every active filter, in facet order."""
+        return [(name, key) for name in FACET_FIELDS for key in self.filters.get(name, [])]
+
+    # -- URLs: every change but a page change goes back to page 1 -----------------------------
+    def url(self) -> str:
+        """The search page URL of this state (defaults left out, so URLs stay short)."""
+        params: list[tuple[str, str | int]] = [("q", self.q)] if self.q else []
+        params.extend(self.active_filters())
+        if self.sort != DEFAULT_SORT:
+            params.append(("sort", self.sort))
+        if self.page != 1:
+            params.append(("page", self.page))
+        if self.per_page != DEFAULT_PER_PAGE:
+            params.append(("per_page", self.per_page))
+        base = url_for("pages.search")
+        return f"{base}?{urlencode(params)}" if params else base
+
+    def _with_filters(self, filters: dict[str, list[str]]) -> str:
+        return replace(self, filters={k: v for k, v in filters.items() if v}, page=1).url()
+
+    def toggle(self, name: str, key: str) -> str:
+        """URL with facet value `key` added, or removed when it is already active."""
+        values = self.filters.get(name, [])
+        changed = [v for v in values if v != key] if key in values else [*values, key]
+        return self._with_filters({**self.filters, name: changed})
+
+    def drop(self, name: str, key: str) -> str:
+        """URL without the facet value `key`."""
+        return self._with_filters({**self.filters, name: [v for v in self.filters.get(name, []) if v != key]})
+
+    def clear(self, name: str) -> str:
+        """URL without any filter of facet `name`."""
+        return self._with_filters({k: v for k, v in self.filters.items() if k != name})
+
+    def clear_all(self) -> str:
+        """URL with the query and sort kept, every filter dropped."""
+        return self._with_filters({})
+
+    def with_query(self, q: str) -> str:
+        """URL of another query with the same filters and sort."""
+        return replace(self, q=q.strip(), page=1).url()
+
+    def with_sort(self, sort: str) -> str:
+        """URL with another sort order."""
+        return replace(self, sort=sort, page=1).url()
+
+    def with_page(self, page: int) -> str:
+        """URL of another page of the same results."""
+        return replace(self, page=page).url()
