@@ -39,6 +39,8 @@ _CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "000012345
 _CN_YEAR = re.compile(r"[〇零○Ｏ一二三四五六七八九]{4}(?=年)")
 # A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"\w")
+# Space-delimited tokens without a letter or digit (in a space-joined token string).
+_PUNCT_TOKENS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 # Combining marks can shrink under NFKC while another character grows: then lengths agree by accident.
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
 # jieba's search mode only adds 2- and 3-character words found inside a long word.
@@ -131,7 +133,7 @@ class Analyzer:
                 raw.extend(self._inner_words(raw))
         out = []
         for word, start, end in raw:
-            if _WORDLIKE.search(word) is None:
+            if not _is_wordlike(word):
                 continue
             s, e = norm.span(start, end)
             out.append(Token(word.strip(), s, e))
@@ -156,12 +158,31 @@ class Analyzer:
         return [t.term for t in self.tokens(text, mode)]
 
     def index_text(self, text: str) -> str:
-        """Space-joined index-mode terms, fed to the whitespace-tokenised word fields."""
-        return " ".join(t.term for t in self.tokens(text, "index"))
+        """Space-joined index-mode terms, fed to the whitespace-tokenised word fields.
+
+        Same terms as `tokens(text, "index")`, without computing offsets (the indexing hot path).
+        """
+        return self._index_terms(self.normalize(text).text)
+
+    def index_fields(self, text: str) -> tuple[str, str]:
+        """(`index_text`, `char_text`) of the same text, normalising it once."""
+        norm = self.normalize(text).text
+        return self._index_terms(norm), norm
+
+    def _index_terms(self, norm: str) -> str:
+        with self._lock:
+            words = self._jieba.cut_for_search(norm, True)
+            inner = [w for w, _, _ in self._inner_words([(w, 0, 0) for w in words])]
+        return _PUNCT_TOKENS.sub(" ", " ".join((*words, *inner)))
 
     def char_text(self, text: str) -> str:
         """Normalised text for the character field (one token per non-space character)."""
         return self.normalize(text).text
+
+
+def _is_wordlike(word: str) -> bool:
+    """A token is indexed only if it has a letter or digit: punctuation and spaces are dropped."""
+    return word.isalnum() or _WORDLIKE.search(word) is not None
 
 
 def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:

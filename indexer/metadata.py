@@ -188,13 +188,17 @@ def _year_mentions(text: str) -> list[tuple[int, bool]]:
     return [(year, target) for _, year, target in sorted(found)]
 
 
+CUE_SCAN_CHARS = 8000
+
+
 def _year(raw: RawDocument, cleaned: Cleaned, title: str, warnings: list[str]) -> int | None:
     """The year the speech was given (or the plan is for), strongest evidence first."""
     if raw.year is not None:
         return raw.year
     text = cleaned.text
     cues = _year_cues()
-    low, high, phrases = _cue_bounds(text, cues, warnings)
+    # Dated phrases that bound the year sit in the opening; scanning whole laws costs seconds.
+    low, high, phrases = _cue_bounds(text[:CUE_SCAN_CHARS], cues, warnings)
 
     def strong(year: int, evidence: str) -> int:
         if not low <= year <= high:

@@ -68,6 +68,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
     analyzer = get_analyzer()
     sections = []
     for n, section in enumerate(doc.sections):
+        body_terms, chars = analyzer.index_fields(section.text)
         payload = {
             "title": doc.title,
             "heading": section.heading,
@@ -88,14 +89,15 @@ def analyse_document(doc: Document) -> PreparedDoc:
             PreparedSection(
                 section_id=f"{doc.doc_id}-{n}",
                 heading_terms=analyzer.index_text(section.heading),
-                body_terms=analyzer.index_text(section.text),
-                chars=analyzer.char_text(section.text),
+                body_terms=body_terms,
+                chars=chars,
                 kind=section.kind,
                 topics=section.topics,
                 payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
             )
         )
-    return PreparedDoc(doc, analyzer.index_text(doc.title), analyzer.char_text(doc.title), sections)
+    title_terms, title_chars = analyzer.index_fields(doc.title)
+    return PreparedDoc(doc, title_terms, title_chars, sections)
 
 
 def prepare_file(task: tuple[str, str, str]) -> PreparedFile:
