@@ -238,7 +238,7 @@ class WhooshSearcher:
                 "doc_kind": sorting.FieldFacet("doc_kind", maptype=sorting.Count),
             }
         r = self.searcher.search(q, limit=k, filter=flt, groupedby=grouped)
-        keys = [h["key"] for h in r]
+        keys = [h["key"] for h in r[:k]]
         facets = {name: r.groups(name) for name in grouped} if grouped else {}
         return keys, len(r), facets
 

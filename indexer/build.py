@@ -104,12 +104,17 @@ def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str
     files: list[ScannedFile] = []
     problems: list[dict[str, str]] = []
     seen: set[str] = set()
+    names: dict[str, Path] = {}
     for root in corpora:
         root = Path(root)
         if not root.exists():
             problems.append({"file": str(root), "reason": "corpus path does not exist"})
             continue
         name = corpus_name(root)
+        # Two roots with the same folder name (a/corpus, b/corpus) must not share file keys.
+        base, n = name, 2
+        while names.setdefault(name, root.resolve()) != root.resolve():
+            name, n = f"{base}-{n}", n + 1
         for path in iter_corpus_files(root):
             rel = path.name if path == root else path.relative_to(root).as_posix()
             key = file_key(name, rel)
@@ -295,6 +300,7 @@ def reindex(
             changed, removed, to_read = files, [], files
 
         build_dir = location.new_build_dir()
+        writer = None
         try:
             if previous is not None:
                 _copy_generation(previous, build_dir)
@@ -326,6 +332,8 @@ def reindex(
                     bar.set_postfix(docs=summary.documents, refresh=False)
             writer.commit()
             writer.wait_merging_threads()
+            writer = None
+            index.reload()  # the manifest's section count must see the commit
             store.commit()
             total_docs = store.count()
             store.close()
@@ -344,6 +352,9 @@ def reindex(
             ).write(build_dir)
             summary.generation = location.publish(build_dir).name
         finally:
+            if writer is not None:
+                # Interrupted mid-build: stop tantivy's threads before deleting their files.
+                writer.rollback()
             if build_dir.exists():
                 shutil.rmtree(build_dir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started

@@ -141,7 +141,7 @@ class SearchEngine:
         facets = self._facets(searcher, gen, compiled, req.filters)
         warnings = list(dict.fromkeys(compiled.warnings))
         return {
-            "query": req.q,
+            "query": _printable(req.q),
             "expanded": compiled.expanded,
             "total_docs": max(total_docs, len(groups)) if total_sections else 0,
             "total_sections": total_sections,
@@ -321,7 +321,7 @@ class SearchEngine:
             ({"year": int(b["key"]), "docs": int(round(b["docs"]["value"])), "sections": b["doc_count"]} for b in result["y"]["buckets"]),
             key=lambda r: r["year"],
         )
-        return {"query": q, "years": years}
+        return {"query": _printable(q), "years": years}
 
     # -- documents ------------------------------------------------------------------------
     def document(self, doc_id: str, q: str = "") -> dict[str, Any] | None:
@@ -365,6 +365,11 @@ def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddres
     for num, hit in zip(nums, hits):
         groups.setdefault(num, []).append(hit)
     return list(groups.values())
+
+
+def _printable(text: str) -> str:
+    """The query as given, with lone surrogates replaced so the JSON can always be encoded."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _facet_value(name: str, key: Any) -> Any:

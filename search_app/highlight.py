@@ -99,6 +99,7 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
     windows = _best_windows(text, spans)
     parts = []
     for a, b in windows:
+        a, b = min([a, *(s for s, e in spans if s < a < e)]), max([b, *(e for s, e in spans if s < b < e)])  # never cut a mark
         html = _flat(render(text, spans, a, b))
         parts.append(("…" if a > 0 else "") + html + ("…" if b < len(text) else ""))
     return " ".join(parts)

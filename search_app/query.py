@@ -114,6 +114,9 @@ def _lex(text: str, result: ParsedQuery) -> list[_Lexeme]:
                 i = j
                 continue
             negated, i, ch = True, j, text[j]
+            if ch == "(":
+                out.append(_Lexeme("not"))  # -(…) excludes the atom that follows
+                continue
         if ch in _OPEN_QUOTES:
             close = _OPEN_QUOTES[ch]
             end = text.find(close, i + 1)
@@ -147,7 +150,12 @@ def _lex(text: str, result: ParsedQuery) -> list[_Lexeme]:
         if m:
             name, value = m.group(1).lower(), m.group(2)
             if name == "year":
-                _year(value, result)
+                if negated or (out and out[-1].kind == "not"):
+                    if out and out[-1].kind == "not":
+                        out.pop()
+                    result.warnings.append(f"不支持排除年份“year:{value}”，已忽略（可用 year:起..止 指定范围）")
+                else:
+                    _year(value, result)
                 continue
             if name == "title":
                 if not value and i < n and text[i] in _OPEN_QUOTES:

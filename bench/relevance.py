@@ -1,0 +1,161 @@
+"""Graded section-level relevance on the speech corpus: nDCG@10 and recall@20 for every engine.
+
+Judgments: ``bench/judgments/speech_queries.json``, a list of
+``{"id", "q", "need", "grades": {section_key: 0..3}}``. Section keys are stable
+(``source_file::ordinal``, see `bench.sections`). Grades: 3 = directly answers the need (the
+section is about it), 2 = substantially relevant (a paragraph on it), 1 = mentions it in passing,
+0 = not useful. The pool: the top 20 sections of each of the three engines on the speech corpus.
+
+- nDCG@10: gain 2^g - 1, discount log2(rank + 1), ideal ranking from all the query's judgments;
+  unjudged sections count as 0.
+- recall@20: share of the query's sections judged ≥ 2 (over the whole pool) found in the top 20;
+  queries with no section judged ≥ 2 are left out of the mean.
+
+    python -m bench.relevance pool [--workdir DIR] [--k 20] > pool.txt   # what the assessor reads
+    python -m bench.relevance eval [--workdir DIR]                         # the metrics
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+from pathlib import Path
+
+from bench.peers import BenchQuery
+
+JUDGMENTS = Path(__file__).with_name("judgments") / "speech_queries.json"
+RELEVANT = 2
+
+
+def load_judgments(path: Path = JUDGMENTS) -> list[dict]:
+    """The judged queries (an empty list when the file is absent)."""
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ndcg(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with exponential gain; 0 when no judged section is relevant at all."""
+    dcg = sum((2 ** grades.get(key, 0) - 1) / math.log2(i + 2) for i, key in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall(ranked: list[str], grades: dict[str, int], k: int = 20) -> float | None:
+    """Share of the sections graded ≥ 2 that are in the top k; None when there are none."""
+    rel = {key for key, g in grades.items() if g >= RELEVANT}
+    if not rel:
+        return None
+    return len(rel & set(ranked[:k])) / len(rel)
+
+
+def rankings(searcher, judged: list[dict], k: int = 20, bare: bool = False) -> dict[str, list[str]]:
+    """Each judged query's top-k section keys from one searcher."""
+    out = {}
+    for j in judged:
+        bq = BenchQuery("judged", j["q"])
+        keys = searcher.search_bare(bq, k, with_keys=True)[0] if bare else searcher.search(bq, k)[0]
+        out[j["id"]] = keys
+    return out
+
+
+def evaluate(searchers: dict, judged: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean nDCG@10 and recall@20 per engine (plus ``ours_sections``: tantivy's ungrouped ranking)."""
+    runs = {name: rankings(s, judged) for name, s in searchers.items()}
+    if "ours" in searchers:
+        runs["ours_sections"] = rankings(searchers["ours"], judged, bare=True)
+    result = {}
+    for name, ranked in runs.items():
+        nd = [ndcg(ranked[j["id"]], j["grades"]) for j in judged]
+        rc = [r for j in judged if (r := recall(ranked[j["id"]], j["grades"])) is not None]
+        result[name] = {
+            "ndcg10": round(statistics.fmean(nd), 4),
+            "recall20": round(statistics.fmean(rc), 4) if rc else 0.0,
+            "queries": len(nd),
+        }
+    return result
+
+
+def per_query(searchers: dict, judged: list[dict]) -> list[dict]:
+    """nDCG@10 of every engine for every query (for the report's worst-query reading)."""
+    runs = {name: rankings(s, judged) for name, s in searchers.items()}
+    return [
+        {"id": j["id"], "q": j["q"], **{n: round(ndcg(r[j["id"]], j["grades"]), 3) for n, r in runs.items()}}
+        for j in judged
+    ]
+
+
+# ------------------------------------------------------------------------------------ pooling
+def _excerpt(text: str, terms: list[str], width: int = 32, windows: int = 2) -> str:
+    """The section's opening and up to `windows` keyword-in-context windows (what the assessor reads)."""
+    flat = re.sub(r"\s+", " ", text)
+    parts = [flat[:60]]
+    used: list[int] = []
+    for t in terms:
+        for m in re.finditer(re.escape(t), flat):
+            if m.start() < 60 or any(abs(m.start() - u) < width * 2 for u in used):
+                continue
+            used.append(m.start())
+            parts.append("…" + flat[max(0, m.start() - width) : m.end() + width] + "…")
+            break
+        if len(used) >= windows:
+            break
+    return " ".join(parts)
+
+
+def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
+    """Print, per query, the pooled sections (top k of each engine) with the text to judge them by."""
+    from bench.peers import ENGINES, open_searcher
+    from bench.sections import load_sections
+    from indexer.analysis import get_analyzer
+    from bench.run import SPEECH, speech_corpora
+
+    secs = {s.key: s for s in load_sections(speech_corpora())}
+    searchers = {e: open_searcher(e, workdir / SPEECH / e) for e in ENGINES}
+    ana = get_analyzer()
+    for j in judged:
+        bq = BenchQuery("judged", j["q"])
+        seen: dict[str, list[str]] = {}
+        for e, s in searchers.items():
+            for rank, key in enumerate(s.search(bq, k)[0]):
+                seen.setdefault(key, []).append(f"{e[0]}{rank + 1}")
+        terms = [t for t in ana.terms(j["q"].replace('"', " "), "query") if len(t) > 1] or [j["q"]]
+        print(f"### {j['id']} {j['q']} — {j.get('need', '')}")
+        for key, where in seen.items():
+            if key in j.get("grades", {}):
+                continue
+            s = secs[key]
+            body = s.text[len(s.heading):] if s.text.startswith(s.heading) else s.text
+            print(f"[{key}] ({' '.join(where)}) {s.year} {s.title[:16]}|{s.heading[:24]}|{len(s.text)}")
+            print("  " + _excerpt(body, terms))
+        print()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bench.run import DEFAULT_WORKDIR
+
+    parser = argparse.ArgumentParser(description="relevance judgments: pool for assessment, or evaluate")
+    parser.add_argument("command", choices=["pool", "eval"])
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--only", nargs="*", help="query ids")
+    args = parser.parse_args(argv)
+    judged = load_judgments()
+    if args.only:
+        judged = [j for j in judged if j["id"] in args.only]
+    if args.command == "pool":
+        pool(args.workdir, judged, args.k)
+    else:
+        from bench.peers import ENGINES, open_searcher
+        from bench.run import SPEECH
+
+        searchers = {e: open_searcher(e, args.workdir / SPEECH / e) for e in ENGINES}
+        print(json.dumps(evaluate(searchers, [j for j in judged if j.get("grades")]), indent=2))
+
+
+if __name__ == "__main__":
+    main()
