@@ -127,17 +127,19 @@ class Analyzer:
     def tokens(self, text: str, mode: str = "index") -> list[Token]:
         """Word tokens of `text`: ``mode="index"`` (fine-grained, overlapping) or ``"query"``."""
         norm = self.normalize(text)
+        out = []
+        for word, start, end in self.segment_normalized(norm.text, mode):
+            s, e = norm.span(start, end)
+            out.append(Token(word, s, e))
+        return out
+
+    def segment_normalized(self, norm: str, mode: str = "index") -> list[tuple[str, int, int]]:
+        """(term, start, end) of already-normalised text, offsets into `norm`; punctuation dropped."""
         with self._lock:  # rjieba is not documented as thread-safe
-            raw = self._jieba.tokenize(norm.text, "search" if mode == "index" else "default", True)
+            raw = self._jieba.tokenize(norm, "search" if mode == "index" else "default", True)
             if mode == "index":
                 raw.extend(self._inner_words(raw))
-        out = []
-        for word, start, end in raw:
-            if not _is_wordlike(word):
-                continue
-            s, e = norm.span(start, end)
-            out.append(Token(word.strip(), s, e))
-        return out
+        return [(word.strip(), start, end) for word, start, end in raw if _is_wordlike(word)]
 
     def _inner_words(self, raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """Dictionary words of 4+ characters inside longer words (义务教育 in 义务教育优质均衡)."""

@@ -288,6 +288,7 @@ def reindex(
                 st = DocStore(previous / S.DOCSTORE, readonly=True)
                 summary.documents = st.count()
                 st.close()
+                summary.sections = S.Manifest.read(previous).sections
                 for state in known.values():
                     summary.skipped.extend(_split_error(e) for e in state.errors)
                 return summary

@@ -34,6 +34,7 @@ MAX_PAGE = 100
 MAX_PER_PAGE = 50
 MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
+SECONDARY_SECTION_RATIO = 0.5
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
 
 
@@ -232,7 +233,10 @@ class SearchEngine:
         sections = []
         first: dict[str, Any] = {}
         doc_id = ""
-        for score, addr in group[:SECTIONS_PER_HIT]:
+        best = group[0][0] if group else 0.0
+        # Weaker sections of the same speech are shown only when they are nearly as relevant.
+        shown = [h for h in group[:SECTIONS_PER_HIT] if h[0] >= best * SECONDARY_SECTION_RATIO] or group[:1]
+        for score, addr in shown:
             stored = searcher.doc(addr)
             payload = json.loads(stored.get_first(S.F_PAYLOAD))
             doc_id = stored.get_first(S.F_DOC_ID)
@@ -246,7 +250,6 @@ class SearchEngine:
                     "snippet_html": snippet(payload["text"], spec, skip=len(payload["heading"])),
                 }
             )
-        best = group[0][0] if group else 0.0
         return {
             "doc_id": doc_id,
             "title": first.get("title", ""),

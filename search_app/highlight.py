@@ -7,11 +7,15 @@ whitespace ignored, mapped back to the original characters. Everything else is e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
-from indexer.analysis import get_analyzer
+from indexer.analysis import Normalized, get_analyzer
 
+# Characters jieba always splits at: a block between two of them segments independently.
+_SEPARATOR = re.compile(r"[\s，。、；：！？“”‘’（）《》【】〔〕,;:!?()\[\]\"'<>…—·]")
+_WHITESPACE = re.compile(r"\s+")
 FRAGMENT_CHARS = 100
 MAX_FRAGMENTS = 2
 
@@ -35,21 +39,63 @@ def find_spans(text: str, spec: MatchSpec) -> list[tuple[int, int]]:
         return []
     analyzer = get_analyzer()
     spans: list[tuple[int, int]] = []
+    norm = analyzer.normalize(text)
     if spec.terms:
-        spans.extend((t.start, t.end) for t in analyzer.tokens(text, "index") if t.term in spec.terms)
+        spans.extend(_term_spans(norm, spec.terms))
     if spec.phrases:
-        norm = analyzer.normalize(text)
-        keep = [i for i, ch in enumerate(norm.text) if not ch.isspace()]
-        compact = "".join(norm.text[i] for i in keep)
-        for phrase in spec.phrases:
-            if not phrase:
-                continue
-            pos = compact.find(phrase)
-            while pos != -1:
-                a, b = keep[pos], keep[pos + len(phrase) - 1] + 1
-                spans.append(norm.span(a, b))
-                pos = compact.find(phrase, pos + 1)
+        spans.extend(_phrase_spans(norm, spec.phrases))
     return merge_spans(spans)
+
+
+def _phrase_spans(norm: Normalized, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of exact phrase occurrences, whitespace ignored (as in the character field)."""
+    text = norm.text
+    compact = _WHITESPACE.sub("", text)
+    found = [(pos, len(p)) for p in phrases if p for pos in _find_all(compact, p)]
+    if not found:
+        return []
+    # compact position -> text position (identity when the text has no whitespace at all)
+    keep = range(len(text)) if len(compact) == len(text) else [i for i, ch in enumerate(text) if not ch.isspace()]
+    return [norm.span(keep[pos], keep[pos + n - 1] + 1) for pos, n in found]
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    out = []
+    pos = text.find(needle)
+    while pos != -1:
+        out.append(pos)
+        pos = text.find(needle, pos + 1)
+    return out
+
+
+def _term_spans(norm: Normalized, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of index-mode tokens equal to a query term.
+
+    Only the blocks between separators that contain a term's characters are segmented:
+    jieba never joins words across these separators, so a block segments exactly as it
+    does inside the whole text, and long sections cost a few string searches instead of a
+    full re-analysis.
+    """
+    text = norm.text
+    hits = [pos for term in terms for pos in _find_all(text, term)]
+    if not hits:
+        return []
+    analyzer = get_analyzer()
+    spans = []
+    done_until = -1
+    for pos in sorted(hits):
+        if pos < done_until:
+            continue
+        m = _SEPARATOR.search(text, pos)
+        end = m.start() if m else len(text)
+        start = pos
+        while start > 0 and not _SEPARATOR.match(text, start - 1):
+            start -= 1
+        done_until = end
+        for word, s, e in analyzer.segment_normalized(text[start:end], "index"):
+            if word in terms:
+                spans.append(norm.span(start + s, start + e))
+    return spans
 
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

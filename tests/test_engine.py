@@ -262,7 +262,9 @@ def test_hits_are_documents_ordered_by_their_best_section(seed_index: Path, seed
     for hit in result["hits"]:
         shown = [scores[s["section_id"]] for s in hit["sections"]]
         assert all(s["section_id"].startswith(hit["doc_id"] + "-") for s in hit["sections"])
-        assert len(shown) == min(3, len(per_doc[hit["doc_id"]]))
+        # up to 3 sections: the best, and others scoring at least half of it
+        expected = sorted(per_doc[hit["doc_id"]], reverse=True)[:3]
+        assert len(shown) == len([x for x in expected if x >= expected[0] * 0.5])
         assert shown == sorted(shown, reverse=True)
         assert shown[0] == pytest.approx(max(per_doc[hit["doc_id"]]), abs=1e-3)
         assert hit["score"] == pytest.approx(shown[0], abs=1e-3)

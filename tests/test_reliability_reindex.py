@@ -63,10 +63,10 @@ def write_padding(folder: Path, files: int = 30) -> None:
     folder.mkdir(parents=True)
     for n in range(files):
         lines = [f"第{n}号讲话稿", ""]
-        for k, numeral in enumerate(NUMERALS):
+        for numeral in NUMERALS:
             lines.append(f"{numeral}、关于{rng.choice(PADDING_WORDS)}{rng.choice(PADDING_WORDS)}工作")
             for _ in range(8):
-                lines.append("要" + "，".join(rng.choice(PADDING_WORDS) * 2 for _ in range(12)) + "。")
+                lines.append("要" + "，".join(rng.choice(PADDING_WORDS) + rng.choice(PADDING_WORDS) for _ in range(12)) + "。")
         (folder / f"pad{n:03}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

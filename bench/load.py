@@ -1,0 +1,274 @@
+"""Load test: the production server under concurrent clients, optionally while a reindex swaps generations.
+
+    .venv/bin/python -m bench.load --index I --clients 20 --seconds 30 \\
+        [--reindex-corpus corpus --reindex-corpus ../shared/corpora/gov_work_reports] [--reindex-after 5]
+
+Starts `python -m search_app serve --index I` on 127.0.0.1 (a free port), runs CLIENTS
+threads for SECONDS seconds, each cycling through a few queries against /api/search and
+/search over one keep-alive connection, and — with --reindex-corpus — runs a full reindex
+of those corpora into the same index while the load runs (the server must switch to the new
+generation without a restart or a failed request). Prints throughput, latency percentiles and
+failures; a failure is a transport error, a status other than 200, invalid JSON from /api or
+an incomplete HTML page. Exit status 0 when nothing failed, 1 otherwise.
+
+Only 127.0.0.1, bounded in clients and time. `tests/test_reliability_serving.py` uses the
+same functions at a small size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_QUERIES = ("教育", "双减", "义务教育 OR 职业教育", '"立德树人"', "教师 year:2018..2025", "改革 -疫情", "")
+PATHS = ("/api/search", "/search")
+MAX_CLIENTS = 200
+MAX_SECONDS = 600
+REQUEST_TIMEOUT = 30.0
+KEPT_FAILURES = 20  # failure descriptions kept for the report
+
+
+@dataclass
+class LoadReport:
+    """Outcome of a load run: every latency, and the failures (counted, the first few described)."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    failure_samples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def requests(self) -> int:
+        """Requests completed, failed ones included."""
+        return len(self.latencies)
+
+    @property
+    def throughput(self) -> float:
+        """Requests per second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Latency (seconds) at percentile `p` (nearest rank)."""
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1]
+
+    def record(self, latency: float, failure: str | None) -> None:
+        """Add one request's outcome (thread-safe)."""
+        with self.lock:
+            self.latencies.append(latency)
+            if failure:
+                self.failures += 1
+                if len(self.failure_samples) < KEPT_FAILURES:
+                    self.failure_samples.append(failure)
+
+    def lines(self) -> list[str]:
+        """The human-readable summary."""
+        out = [
+            f"requests: {self.requests} in {self.seconds:.1f} s = {self.throughput:.1f} req/s",
+            "latency: p50 {:.1f} ms, p95 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms".format(
+                *(1000 * self.percentile(p) for p in (50, 95, 99, 100))
+            ),
+            f"failures: {self.failures}",
+        ]
+        out += [f"  {sample}" for sample in self.failure_samples]
+        return out
+
+
+def check_response(path: str, status: int, content_type: str, body: bytes) -> str | None:
+    """Why a response counts as failed, or None when it is good."""
+    if status != 200:
+        return f"HTTP {status}: {body[:200].decode('utf-8', 'replace')}"
+    if path.startswith("/api/"):
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            return f"invalid JSON ({exc}): {body[:200].decode('utf-8', 'replace')}"
+        return None if isinstance(data, dict) and "hits" in data else f"JSON without hits: {body[:200]!r}"
+    if not content_type.startswith("text/html") or b"</html>" not in body:
+        return f"incomplete HTML page ({content_type}, {len(body)} bytes)"
+    return None
+
+
+def _client(base_url: str, targets: list[str], offset: int, deadline: float, report: LoadReport) -> None:
+    """One client: requests `targets` in turn (starting at `offset`) over a keep-alive connection until `deadline`."""
+    parts = urlsplit(base_url)
+    connection: http.client.HTTPConnection | None = None
+    n = offset
+    while time.monotonic() < deadline:
+        target = targets[n % len(targets)]
+        n += 1
+        started = time.perf_counter()
+        try:
+            if connection is None:
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT)
+            connection.request("GET", target)
+            response = connection.getresponse()
+            body = response.read()
+            failure = check_response(target, response.status, response.getheader("Content-Type", ""), body)
+            if response.will_close:
+                connection.close()
+                connection = None
+        except (OSError, http.client.HTTPException) as exc:
+            failure = f"{type(exc).__name__}: {exc} ({target})"
+            if connection is not None:
+                connection.close()
+            connection = None
+        report.record(time.perf_counter() - started, failure and f"{target}: {failure}")
+    if connection is not None:
+        connection.close()
+
+
+def targets_for(queries: tuple[str, ...] | list[str]) -> list[str]:
+    """Request targets: every query against every path."""
+    return [f"{path}?q={quote(q, safe='')}" for q in queries for path in PATHS]
+
+
+def run_load(base_url: str, clients: int, seconds: float, queries: tuple[str, ...] | list[str] = DEFAULT_QUERIES) -> LoadReport:
+    """Run `clients` threads against `base_url` for `seconds` seconds; returns when all have stopped."""
+    if not 1 <= clients <= MAX_CLIENTS or not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"clients must be 1..{MAX_CLIENTS} and seconds 0..{MAX_SECONDS}")
+    if urlsplit(base_url).hostname != "127.0.0.1":
+        raise ValueError("the load test only runs against 127.0.0.1")
+    targets = targets_for(queries)
+    report = LoadReport()
+    started = time.monotonic()
+    deadline = started + seconds
+    threads = [
+        threading.Thread(target=_client, args=(base_url, targets, i, deadline, report), daemon=True) for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 2 * REQUEST_TIMEOUT)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@dataclass
+class Server:
+    """A running `python -m search_app serve` subprocess."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    log: Path  # its stderr
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and remove its log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+def start_server(index: Path, threads: int = 8, timeout: float = 60.0) -> Server:
+    """Start the production server on a free port of 127.0.0.1 and wait until it listens."""
+    log = Path(tempfile.mkstemp(prefix="edu-search-serve-", suffix=".log")[1])
+    command = [sys.executable, "-m", "search_app", "serve", "--index", str(index), "--host", "127.0.0.1", "--port", "0", "--threads", str(threads)]
+    with open(log, "w", encoding="utf-8") as err:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    # Reads stdout for the server's whole life, so that it never blocks on a full pipe.
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line.startswith("serving on "):
+            return Server(process, line.split()[2].rstrip("/"), log)
+    process.kill()
+    process.wait()
+    message = log.read_text(encoding="utf-8", errors="replace")
+    log.unlink(missing_ok=True)
+    raise RuntimeError(f"the server did not start within {timeout:.0f} s: {message[-2000:]}")
+
+
+def reindex_command(index: Path, corpora: list[Path]) -> list[str]:
+    """The CLI command of a full reindex of `corpora` into `index`."""
+    command = [sys.executable, "-m", "indexer", "reindex", "--index", str(index), "--json"]
+    for corpus in corpora:
+        command += ["--corpus", str(corpus)]
+    return command
+
+
+def current_generation(index: Path) -> str:
+    """The generation named by the index's CURRENT pointer."""
+    return (index / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bench.load`."""
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True, help="index directory to serve (and to reindex into)")
+    parser.add_argument("--clients", type=int, default=20, help=f"concurrent client threads (1..{MAX_CLIENTS})")
+    parser.add_argument("--seconds", type=float, default=30.0, help=f"duration of the load (up to {MAX_SECONDS})")
+    parser.add_argument("--threads", type=int, default=8, help="server worker threads (serve --threads)")
+    parser.add_argument("--query", action="append", help="a query to cycle through (repeatable; default: a built-in mix)")
+    parser.add_argument("--reindex-corpus", type=Path, action="append", help="run a full reindex of these corpora during the load (repeatable)")
+    parser.add_argument("--reindex-after", type=float, default=None, help="seconds into the load to start the reindex (default: a sixth of --seconds)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
+        parser.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds in (0, {MAX_SECONDS}]")
+    if not (args.index / "CURRENT").exists():
+        parser.error(f"no index at {args.index}: build it first with `python -m indexer reindex --index {args.index}`")
+
+    server = start_server(args.index, args.threads)
+    reindex_result: dict[str, object] = {}
+    try:
+        print(f"server {server.base_url} (pid {server.process.pid}), {args.clients} clients for {args.seconds:g} s", flush=True)
+        if args.reindex_corpus:
+            delay = args.seconds / 6 if args.reindex_after is None else args.reindex_after
+            worker = threading.Thread(target=_reindex_later, args=(args.index, args.reindex_corpus, delay, reindex_result), daemon=True)
+            worker.start()
+        report = run_load(server.base_url, args.clients, args.seconds, tuple(args.query or DEFAULT_QUERIES))
+        if args.reindex_corpus:
+            worker.join()
+        alive = server.process.poll() is None
+    finally:
+        server.stop()
+    for line in report.lines():
+        print(line)
+    if args.reindex_corpus:
+        print(
+            "reindex: exit {code} after {seconds:.1f} s (started {delay:.1f} s into the load), generation {before} -> {after}".format(
+                **reindex_result
+            )
+        )
+    print(f"server still running at the end: {'yes' if alive else 'NO'}")
+    reindex_ok = not args.reindex_corpus or reindex_result.get("code") == 0
+    return 0 if report.failures == 0 and alive and reindex_ok else 1
+
+
+def _reindex_later(index: Path, corpora: list[Path], delay: float, result: dict[str, object]) -> None:
+    """Wait `delay` seconds, run a full reindex, and note its exit code, duration and generations."""
+    time.sleep(delay)
+    before = current_generation(index)
+    started = time.monotonic()
+    proc = subprocess.run(reindex_command(index, corpora), cwd=REPO, capture_output=True, text=True)
+    result.update(code=proc.returncode, seconds=time.monotonic() - started, delay=delay, before=before, after=current_generation(index))
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
