@@ -39,6 +39,7 @@ _CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "000012345
 _CN_YEAR = re.compile(r"[〇零○Ｏ一二三四五六七八九]{4}(?=年)")
 # A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"\w")
+_FULLWIDTH = str.maketrans({**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20})
 # Space-delimited tokens without a letter or digit (in a space-joined token string).
 _PUNCT_TOKENS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 # Combining marks can shrink under NFKC while another character grows: then lengths agree by accident.
@@ -102,8 +103,14 @@ class Analyzer:
 
     def normalize(self, text: str) -> Normalized:
         """NFKC + lower-case + 繁→简 + numeral years, keeping a map back to the original."""
-        norm = unicodedata.normalize("NFKC", text).lower()
         origin: list[int] | None = None
+        # Fast path: full-width ASCII and U+3000 are most of what NFKC changes in Chinese text;
+        # when mapping them leaves nothing else to normalise, skip the (3x slower) full NFKC.
+        norm = text.translate(_FULLWIDTH)
+        if unicodedata.is_normalized("NFKC", norm):
+            norm = norm.lower()
+        else:
+            norm = unicodedata.normalize("NFKC", text).lower()
         if len(norm) != len(text) or _COMBINING.search(text):
             norm, origin = self._normalize_per_char(text)
         simp = self._t2s.convert(norm)

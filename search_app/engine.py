@@ -66,7 +66,8 @@ class SearchRequest:
             for v in values:
                 if len(v) > 100:
                     raise QueryError(f"筛选值过长：{v[:20]}…")
-                if name == "year" and v.strip().lower() not in NULL_YEAR_VALUES and not v.strip().isdigit():
+                # isdecimal, not isdigit: isdigit() also accepts "²" or "①", which int() refuses.
+                if name == "year" and v.strip().lower() not in NULL_YEAR_VALUES and not v.strip().isdecimal():
                     raise QueryError(f"年份筛选值应为四位数字或 none：{v!r}")
 
 
