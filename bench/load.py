@@ -234,15 +234,18 @@ def main(argv: list[str] | None = None) -> int:
 
     server = start_server(args.index, args.threads)
     reindex_result: dict[str, object] = {}
+    reindexer: threading.Thread | None = None
     try:
         print(f"server {server.base_url} (pid {server.process.pid}), {args.clients} clients for {args.seconds:g} s", flush=True)
         if args.reindex_corpus:
             delay = args.seconds / 6 if args.reindex_after is None else args.reindex_after
-            worker = threading.Thread(target=_reindex_later, args=(args.index, args.reindex_corpus, delay, reindex_result), daemon=True)
-            worker.start()
+            reindexer = threading.Thread(
+                target=_reindex_later, args=(args.index, args.reindex_corpus, delay, reindex_result), daemon=True
+            )
+            reindexer.start()
         report = run_load(server.base_url, args.clients, args.seconds, tuple(args.query or DEFAULT_QUERIES))
-        if args.reindex_corpus:
-            worker.join()
+        if reindexer is not None:
+            reindexer.join()
         alive = server.process.poll() is None
     finally:
         server.stop()

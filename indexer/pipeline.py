@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 from indexer.clean import clean_text
 from indexer.metadata import extract_metadata
-from indexer.models import Document, RawDocument
+from indexer.models import Document, RawDocument, Section
 from indexer.structure import split_sections
 from indexer.topics import assign_topics
 
@@ -28,11 +29,34 @@ def fallback_source(raw: RawDocument, corpus_name: str) -> str:
     return parts[0] if len(parts) > 1 else corpus_name
 
 
+MAX_SECTION_CHARS = 20_000
+
+
+def split_long_sections(sections: list[Section], text: str) -> list[Section]:
+    """Cut sections longer than MAX_SECTION_CHARS at paragraph (or sentence) ends.
+
+    A headingless 50 MB file would otherwise be one section: useless as a search hit, and
+    costly to highlight. The pieces keep the heading, level, kind and path of the section.
+    """
+    out: list[Section] = []
+    for section in sections:
+        start = section.start
+        while section.end - start > MAX_SECTION_CHARS:
+            limit = start + MAX_SECTION_CHARS
+            cut = max(text.rfind("\n", start + MAX_SECTION_CHARS // 2, limit), text.rfind("。", start + MAX_SECTION_CHARS // 2, limit) + 1)
+            if cut <= start:
+                cut = limit
+            out.append(replace(section, start=start, end=cut, text=text[start:cut]))
+            start = cut
+        out.append(replace(section, start=start, text=text[start : section.end]) if start != section.start else section)
+    return out
+
+
 def parse_raw(raw: RawDocument, corpus_name: str) -> Document:
     """Clean, extract metadata and structure, and tag topics."""
     cleaned = clean_text(raw.text, raw.fmt)
     meta = extract_metadata(raw, cleaned)
-    sections = split_sections(cleaned.text, raw.fmt, meta.doc_kind)
+    sections = split_long_sections(split_sections(cleaned.text, raw.fmt, meta.doc_kind), cleaned.text)
     assign_topics(sections)
     return Document(
         doc_id=make_doc_id(corpus_name, raw.source_file),

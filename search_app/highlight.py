@@ -18,6 +18,7 @@ _SEPARATOR = re.compile(r"[\s，。、；：！？“”‘’（）《》【】
 _WHITESPACE = re.compile(r"\s+")
 FRAGMENT_CHARS = 100
 MAX_FRAGMENTS = 2
+SNIPPET_MATCH_LIMIT = 60  # matches considered when choosing snippet windows
 
 
 @dataclass(frozen=True)
@@ -33,25 +34,29 @@ class MatchSpec:
         return not self.terms and not self.phrases
 
 
-def find_spans(text: str, spec: MatchSpec) -> list[tuple[int, int]]:
-    """Merged, sorted [start, end) spans of `text` that match the spec."""
+def find_spans(text: str, spec: MatchSpec, limit: int | None = None) -> list[tuple[int, int]]:
+    """Merged, sorted [start, end) spans of `text` that match the spec.
+
+    With `limit`, only about the first `limit` matches of each kind are looked for: a snippet
+    needs a few, and a huge text full of matches must not cost seconds.
+    """
     if spec.empty or not text:
         return []
     analyzer = get_analyzer()
     spans: list[tuple[int, int]] = []
     norm = analyzer.normalize(text)
     if spec.terms:
-        spans.extend(_term_spans(norm, spec.terms))
+        spans.extend(_term_spans(norm, spec.terms, limit))
     if spec.phrases:
-        spans.extend(_phrase_spans(norm, spec.phrases))
+        spans.extend(_phrase_spans(norm, spec.phrases, limit))
     return merge_spans(spans)
 
 
-def _phrase_spans(norm: Normalized, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+def _phrase_spans(norm: Normalized, phrases: tuple[str, ...], limit: int | None) -> list[tuple[int, int]]:
     """Spans of exact phrase occurrences, whitespace ignored (as in the character field)."""
     text = norm.text
     compact = _WHITESPACE.sub("", text)
-    found = [(pos, len(p)) for p in phrases if p for pos in _find_all(compact, p)]
+    found = [(pos, len(p)) for p in phrases if p for pos in _find_all(compact, p, limit)]
     if not found:
         return []
     # compact position -> text position (identity when the text has no whitespace at all)
@@ -59,16 +64,16 @@ def _phrase_spans(norm: Normalized, phrases: tuple[str, ...]) -> list[tuple[int,
     return [norm.span(keep[pos], keep[pos + n - 1] + 1) for pos, n in found]
 
 
-def _find_all(text: str, needle: str) -> list[int]:
-    out = []
+def _find_all(text: str, needle: str, limit: int | None = None) -> list[int]:
+    out: list[int] = []
     pos = text.find(needle)
-    while pos != -1:
+    while pos != -1 and (limit is None or len(out) < limit):
         out.append(pos)
         pos = text.find(needle, pos + 1)
     return out
 
 
-def _term_spans(norm: Normalized, terms: frozenset[str]) -> list[tuple[int, int]]:
+def _term_spans(norm: Normalized, terms: frozenset[str], limit: int | None) -> list[tuple[int, int]]:
     """Spans of index-mode tokens equal to a query term.
 
     Only the blocks between separators that contain a term's characters are segmented:
@@ -77,7 +82,7 @@ def _term_spans(norm: Normalized, terms: frozenset[str]) -> list[tuple[int, int]
     full re-analysis.
     """
     text = norm.text
-    hits = [pos for term in terms for pos in _find_all(text, term)]
+    hits = [pos for term in terms for pos in _find_all(text, term, limit)]
     if not hits:
         return []
     analyzer = get_analyzer()
@@ -86,6 +91,8 @@ def _term_spans(norm: Normalized, terms: frozenset[str]) -> list[tuple[int, int]
     for pos in sorted(hits):
         if pos < done_until:
             continue
+        if limit is not None and len(spans) >= limit:
+            break
         m = _SEPARATOR.search(text, pos)
         end = m.start() if m else len(text)
         start = pos
@@ -137,7 +144,7 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
     `skip` characters at the start (the heading line, shown separately) are not used for
     the fallback fragment when nothing matches.
     """
-    spans = find_spans(text, spec)
+    spans = find_spans(text, spec, SNIPPET_MATCH_LIMIT)
     if not spans:
         body = text[skip:].strip() or text
         cut = body[:FRAGMENT_CHARS]
