@@ -290,13 +290,13 @@ def reindex(
                 st.close()
                 summary.sections = S.Manifest.read(previous).sections
                 for state in known.values():
-                    summary.skipped.extend(_split_error(e) for e in state.errors)
+                    summary.skipped.extend(state.errors)
                 return summary
             to_read = changed
             changed_keys = {f.key for f in changed}
             for state in known.values():
                 if state.file_key not in changed_keys:
-                    summary.skipped.extend(_split_error(e) for e in state.errors)
+                    summary.skipped.extend(state.errors)
         else:
             changed, removed, to_read = files, [], files
 
@@ -325,7 +325,7 @@ def reindex(
                     if docs:
                         summary.files_read += 1
                         summary.bytes_read += scanned.size
-                    summary.skipped.extend(_split_error(e) for e in prepared.errors)
+                    summary.skipped.extend(prepared.errors)
                     store.put_file(
                         FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, docs, prepared.errors)
                     )
@@ -361,7 +361,3 @@ def reindex(
     summary.seconds = time.perf_counter() - started
     return summary
 
-
-def _split_error(message: str) -> dict[str, str]:
-    file, _, reason = message.partition(": ")
-    return {"file": file, "reason": reason or message}

@@ -46,7 +46,7 @@ class FileState:
     size: int
     mtime_ns: int
     documents: int
-    errors: list[str]
+    errors: list[dict[str, str]]  # {"file", "reason"} of what could not be read
 
 
 class DocStore:

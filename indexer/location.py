@@ -12,9 +12,11 @@ named in CURRENT, so a crash or Ctrl-C at any point leaves the previous index se
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +26,9 @@ from indexer.errors import IndexBusy, IndexMissing
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
-KEEP_GENERATIONS = 2  # the new one, and the previous one that running servers may still read
+KEEP_GENERATIONS = 2
+_HELD: set[Path] = set()  # lock files this process holds
+_HELD_GUARD = threading.Lock()  # the new one, and the previous one that running servers may still read
 
 
 class IndexLocation:
@@ -102,11 +106,22 @@ class IndexLocation:
     def lock(self) -> Iterator[None]:
         """Hold the reindex lock; IndexBusy at once if another reindex holds it."""
         self.root.mkdir(parents=True, exist_ok=True)
+        key = (self.root / LOCK).resolve()
+        with _HELD_GUARD:
+            if key in _HELD:  # POSIX locks do not exclude the holding process itself
+                raise IndexBusy(
+                    f"another reindex of {self.root} is running (pid {os.getpid()}); wait for it to finish and try again"
+                )
+            _HELD.add(key)
         fh = open(self.root / LOCK, "a+", encoding="utf-8")
         try:
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                # A POSIX record lock, not flock: forked worker processes do not inherit it, so a
+                # SIGKILLed reindex releases the lock at once even while its workers finish.
+                fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
                 fh.seek(0)
                 holder = fh.read().strip() or "another process"
                 raise IndexBusy(
@@ -119,6 +134,8 @@ class IndexLocation:
             yield
         finally:
             fh.close()
+            with _HELD_GUARD:
+                _HELD.discard(key)
 
 
 def _alive(pid: int) -> bool:

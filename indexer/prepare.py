@@ -46,7 +46,7 @@ class PreparedFile:
 
     file_key: str
     docs: list[PreparedDoc] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}
 
 
 def file_key(corpus_name: str, relpath: str) -> str:
@@ -107,11 +107,13 @@ def prepare_file(task: tuple[str, str, str]) -> PreparedFile:
     rel = file_path.name if root_path == file_path else file_path.relative_to(root_path).as_posix()
     result = PreparedFile(file_key(corpus_name, rel))
     read = read_file(file_path, root_path)
-    result.errors.extend(f"{e.path}: {e.reason}" for e in read.errors)
+    result.errors.extend({"file": e.path, "reason": e.reason} for e in read.errors)
     for raw in read.documents:
         try:
             doc = parse_raw(raw, corpus_name)
             result.docs.append(analyse_document(doc))
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the corpus
-            result.errors.append(f"{raw.source_file}: could not be parsed ({type(exc).__name__}: {exc})")
+            result.errors.append(
+                {"file": raw.source_file, "reason": f"could not be parsed ({type(exc).__name__}: {exc})"}
+            )
     return result

@@ -8,6 +8,7 @@ from typing import Any
 import tantivy
 
 from indexer import schema as S
+from indexer.counting import count_documents, facet_counts
 from indexer.location import IndexLocation
 
 _FACETS = {
@@ -24,18 +25,14 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
     generation = IndexLocation(index_dir).current()
     S.Manifest.read(generation).check()
     searcher = S.open_tantivy(generation).searcher()
-    aggs = {
-        name: {"terms": {"field": field, "size": 10000}, "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}}}
-        for name, field in _FACETS.items()
-    }
-    result = searcher.aggregate(tantivy.Query.all_query(), aggs)
+    counts = facet_counts(searcher, tantivy.Query.all_query(), _FACETS, size=10000)
     out: dict[str, Any] = {
         "generation": generation.name,
-        "documents": int(searcher.cardinality(tantivy.Query.all_query(), S.F_DOC_NUM)),
+        "documents": count_documents(searcher, tantivy.Query.all_query()),
         "sections": searcher.num_docs,
     }
     for name in _FACETS:
-        rows = [(b["key"], int(b["docs"]["value"]), b["doc_count"]) for b in result[name]["buckets"]]
+        rows = counts[name]
         if name == "year":
             rows.sort(key=lambda r: (r[0] == S.YEAR_NONE, r[0]))
         out[name] = rows

@@ -17,6 +17,7 @@ from typing import Any
 import tantivy
 
 from indexer import schema as S
+from indexer.counting import count_documents, facet_counts
 from indexer.docstore import DocStore
 from indexer.errors import IndexMissing, QueryError
 from indexer.location import IndexLocation
@@ -132,7 +133,7 @@ class SearchEngine:
             sort = "newest"
 
         total_sections = searcher.search(main, 1, count=True).count  # tantivy panics on limit 0
-        total_docs = int(round(searcher.cardinality(main, S.F_DOC_NUM))) if total_sections else 0
+        total_docs = count_documents(searcher, main) if total_sections else 0
         docs_needed = req.page * req.per_page
         if sort == "relevance":
             groups = self._group_by_relevance(searcher, main, docs_needed, total_sections)
@@ -295,20 +296,8 @@ class SearchEngine:
 
     @staticmethod
     def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-        aggs = {
-            name: {
-                "terms": {"field": FACET_FIELDS[name], "size": 1000},
-                "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}},
-            }
-            for name in names
-        }
-        result = searcher.aggregate(query, aggs)
-        return {
-            name: [
-                {"value": b["key"], "count": int(round(b["docs"]["value"]))} for b in result.get(name, {}).get("buckets", [])
-            ]
-            for name in names
-        }
+        counts = facet_counts(searcher, query, {name: FACET_FIELDS[name] for name in names})
+        return {name: [{"value": key, "count": docs} for key, docs, _ in rows] for name, rows in counts.items()}
 
     def trend(self, q: str, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
         """Matching documents and sections per year (other filters applied, the year filter not)."""
@@ -317,12 +306,9 @@ class SearchEngine:
         gen = self._generation()
         compiled = gen.compiler.compile(parse_query(q))
         query = self._query(compiled, self._filters(gen, req.filters), skip="year")
-        result = gen.index.searcher().aggregate(
-            query,
-            {"y": {"terms": {"field": S.F_YEAR, "size": 1000}, "aggs": {"docs": {"cardinality": {"field": S.F_DOC_NUM}}}}},
-        )
+        rows = facet_counts(gen.index.searcher(), query, {"y": S.F_YEAR})["y"]
         years = sorted(
-            ({"year": int(b["key"]), "docs": int(round(b["docs"]["value"])), "sections": b["doc_count"]} for b in result["y"]["buckets"]),
+            ({"year": int(key), "docs": docs, "sections": sections} for key, docs, sections in rows),
             key=lambda r: r["year"],
         )
         return {"query": _printable(q), "years": years}
@@ -346,7 +332,7 @@ class SearchEngine:
             section["matches"] = section["html"].count("<mark>")
             matches += section["matches"]
         record["matches"] = matches
-        record["query"] = q
+        record["query"] = _printable(q)
         return record
 
     def stats(self) -> dict[str, Any]:
@@ -356,7 +342,7 @@ class SearchEngine:
         return {
             "generation": gen.path.name,
             "sections": searcher.num_docs,
-            "documents": int(round(searcher.cardinality(tantivy.Query.all_query(), S.F_DOC_NUM))),
+            "documents": count_documents(searcher, tantivy.Query.all_query()),
         }
 
 

@@ -57,7 +57,7 @@ class Baseline:
     documents: int
 
 
-def write_padding(folder: Path, files: int = 30) -> None:
+def write_padding(folder: Path, files: int = 120) -> None:
     """Generated speeches with numbered headings, ~20 KB each, so that a build lasts a few seconds."""
     rng = random.Random(7)
     folder.mkdir(parents=True)
