@@ -25,6 +25,7 @@ import pytest
 from indexer import schema as S
 from indexer.location import IndexLocation
 from search_app.engine import SearchEngine, SearchRequest
+from tests.test_readers import make_text_pdf
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_NAME = "mixed"  # the corpus folder name, which prefixes some names in `skipped`
@@ -47,29 +48,6 @@ class BuiltCorpus:
 def speech(marker: str) -> str:
     """A short Chinese speech carrying one unique ASCII marker word."""
     return SPEECH + f"会议代号 {marker} 请各地认真落实。\n"
-
-
-def text_pdf(text: str) -> bytes:
-    """A minimal one-page PDF whose text layer is `text` (ASCII, Helvetica)."""
-    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def blank_pdf(password: str | None = None) -> bytes:
@@ -127,7 +105,7 @@ def build_corpus(root: Path) -> BuiltCorpus:
 
     save_docx(root / "good.docx", ["全省教育工作会议讲话", speech("mkgooddocx")])
     good["mkgooddocx"] = "good.docx"
-    (root / "good.pdf").write_bytes(text_pdf("Education work conference mkgoodpdf keynote speech"))
+    (root / "good.pdf").write_bytes(make_text_pdf("Education work conference mkgoodpdf keynote speech"))
     good["mkgoodpdf"] = "good.pdf"
     (root / "good.html").write_text(
         f"<html><head><meta charset='utf-8'><title>教育工作会议</title></head><body><article><p>"
