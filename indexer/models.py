@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Section kinds, inferred from heading cues (see indexer/data/section_kinds.toml).
+# Section kinds, inferred from heading cues (see indexer/data/headings.toml).
 KIND_REVIEW = "回顾总结"
 KIND_PROBLEMS = "问题挑战"
 KIND_TASKS = "部署任务"

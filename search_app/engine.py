@@ -19,7 +19,7 @@ import tantivy
 from indexer import schema as S
 from indexer.counting import count_documents, facet_counts
 from indexer.docstore import DocStore
-from indexer.errors import IndexMissing, QueryError
+from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from indexer.models import SECTION_KINDS
 from search_app.compile import Compiled, QueryCompiler
@@ -376,5 +376,3 @@ def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
     return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
 
-
-__all__ = ["SearchEngine", "SearchRequest", "FACET_FIELDS", "SORTS", "IndexMissing"]

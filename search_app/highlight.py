@@ -184,9 +184,9 @@ def _soft_start(text: str, start: int, spans: list[tuple[int, int]]) -> int:
     for i in range(len(window) - 1, -1, -1):
         if window[i] in "。！？；\n":
             candidate = start + i + 1
-            if all(not (a < candidate < b) and not (candidate > a and b > candidate) for a, b in spans):
-                if not any(a < candidate for a, b in spans if a >= start):
-                    return candidate
+            # only if no mark starts between the window start and the break, or spans the break
+            if not any(start <= a < candidate or a < candidate < b for a, b in spans):
+                return candidate
             break
     return start
 
