@@ -46,3 +46,18 @@ def artifacts_dir() -> Path:
     """Where tests save screenshots and other artifacts for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole collection a researcher has: the bundled corpus plus all of ../shared/corpora.
+
+    Built once per test session (about a minute on 2 cores); every test on the mixed
+    collection shares it. Skipped without ../shared.
+    """
+    from indexer.build import reindex
+
+    corpora = shared_path("corpora")
+    index_dir = tmp_path_factory.mktemp("full-index")
+    reindex([CORPUS, corpora], index_dir, progress=False, workers=2)
+    return index_dir
