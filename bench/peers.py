@@ -5,15 +5,23 @@
 - ``whoosh``: Whoosh-Reloaded + jieba's ``ChineseAnalyzer`` (jieba's own dictionary, search mode),
   fields title/heading/text with field boosts 3/2/1 (as ours), BM25F (Whoosh's default scoring),
   writer ``procs=1, limitmb=256``; sections parsed serially in the same process.
+- ``fts5_plain``: the floor a user would compare against: no cleaning, no structure, one row per
+  file (a ``.jsonl``/``.csv`` collection is one row too), rjieba search-mode words space-joined
+  into an FTS5 ``unicode61`` column, 2 processes segmenting, one writer. Build only.
 - ``fts5``: SQLite FTS5 over text segmented by THIS project's analyzer (space-joined index-mode
   terms, ``tokenize='unicode61'``, which keeps a space-delimited CJK word as one token), columns
   title/heading/body weighted 3/2/1 in ``bm25()``; year and doc_kind as UNINDEXED columns for
   WHERE / GROUP BY; parse + analysis in a pool of 2 processes (like ours), one SQLite writer,
   ``journal_mode=OFF, synchronous=OFF`` and an FTS5 ``optimize`` at the end.
 
-All three index the same `bench.sections.SectionRec` units. Each searcher's `search(bq, k)` returns
-``(keys, total, facets)``: the stable keys of the top sections, the number of matching sections,
-and facet counts (only computed when the query asks for facets; ours always computes them).
+ours, whoosh and fts5 index the same `bench.sections.SectionRec` units. Each searcher has two calls:
+
+- `page(bq)`: the work a results page needs, the same for every engine: the top 10 with
+  highlighted snippets, the total count, and the year and doc_kind facet counts (ours: the full
+  `SearchEngine.search`; Whoosh: `highlights()` + `groupedby`; FTS5: `snippet()` + `count(*)` +
+  `GROUP BY`). This is the comparison the headline reports.
+- `search(bq, k)` → ``(keys, total, facets)``: the bare top-k (facets only when the query asks;
+  ours answers with `search_bare`, the tantivy query alone), kept as a second table.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from typing import Any
 from bench.sections import SectionRec, corpus_files, hit_key, parse_file
 
 ENGINES = ("ours", "whoosh", "fts5")
+BUILD_ONLY = ("fts5_plain",)
+PAGE_SIZE = 10
 FIELD_BOOSTS = {"title": 3.0, "heading": 2.0, "text": 1.0}
 
 
@@ -79,7 +89,7 @@ def whoosh_schema():
         key=fields.ID(stored=True, unique=False),
         title=fields.TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["title"]),
         heading=fields.TEXT(analyzer=ana, field_boost=FIELD_BOOSTS["heading"]),
-        text=fields.TEXT(analyzer=ana),
+        text=fields.TEXT(analyzer=ana, stored=True),  # stored: highlights() needs the text
         year=fields.ID(stored=True, sortable=True),
         doc_kind=fields.ID(stored=True, sortable=True),
     )
@@ -161,7 +171,38 @@ def build_fts5(corpora: list[Path], out: Path, workers: int = 2) -> BuildResult:
     )
 
 
-BUILDERS = {"ours": build_ours, "whoosh": build_whoosh, "fts5": build_fts5}
+def _plain_rows(task: tuple[str, str, str, int]) -> tuple[str, str]:
+    """One raw file as (path, rjieba search-mode words space-joined): no cleaning, no structure."""
+    import rjieba
+
+    path = task[1]
+    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    return path, " ".join(w for w in rjieba.cut_for_search(text) if not w.isspace())
+
+
+def build_fts5_plain(corpora: list[Path], out: Path, workers: int = 2) -> BuildResult:
+    """The afternoon's build: raw files, rjieba, FTS5; one row per file."""
+    started = time.perf_counter()
+    tasks = sorted(corpus_files(corpora), key=lambda t: -t[3])
+    out.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(out / "fts5.sqlite")
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("CREATE VIRTUAL TABLE doc USING fts5(path UNINDEXED, body, tokenize='unicode61')")
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        for row in pool.imap_unordered(_plain_rows, tasks, chunksize=4):
+            db.execute("INSERT INTO doc VALUES (?,?)", row)
+    db.execute("INSERT INTO doc(doc) VALUES('optimize')")
+    db.commit()
+    db.close()
+    return BuildResult(
+        "fts5_plain", time.perf_counter() - started, bytes=sum(t[3] for t in tasks), sections=len(tasks),
+        size_bytes=dir_size(out), notes=[f"raw files, rjieba search mode, {workers} processes, one row per file"],
+    )
+
+
+BUILDERS = {"ours": build_ours, "whoosh": build_whoosh, "fts5": build_fts5, "fts5_plain": build_fts5_plain}
 
 
 # -------------------------------------------------------------------------------- searchers
@@ -181,6 +222,10 @@ class OursSearcher:
 
         filters = {"year": list(bq.years)} if bq.years else {}
         return self.engine.search(SearchRequest(q=bq.q, filters=filters, per_page=per_page))
+
+    def page(self, bq: BenchQuery) -> dict[str, Any]:
+        """A results page: grouped top 10 with snippets, totals and every facet."""
+        return self.request(bq, per_page=PAGE_SIZE)
 
     def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
         res = self.request(bq, per_page=min(50, max(10, k)))
@@ -223,14 +268,28 @@ class WhooshSearcher:
         self.searcher = self.ix.searcher()
         self.parser = qparser.MultifieldParser(["title", "heading", "text"], self.ix.schema, group=qparser.AndGroup)
 
-    def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
+    def _filter(self, bq: BenchQuery):
         from whoosh import query as wq
+
+        return wq.Or([wq.Term("year", y) for y in bq.years]) if bq.years else None
+
+    def page(self, bq: BenchQuery) -> dict[str, Any]:
+        """A results page: top 10 with `highlights()`, the total, `groupedby` year and doc_kind."""
+        from whoosh import sorting
+
+        grouped = {
+            "year": sorting.FieldFacet("year", maptype=sorting.Count),
+            "doc_kind": sorting.FieldFacet("doc_kind", maptype=sorting.Count),
+        }
+        r = self.searcher.search(self.parser.parse(bq.q), limit=PAGE_SIZE, filter=self._filter(bq), groupedby=grouped)
+        hits = [{"key": h["key"], "snippet": h.highlights("text")} for h in r[:PAGE_SIZE]]
+        return {"hits": hits, "total": len(r), "facets": {name: r.groups(name) for name in grouped}}
+
+    def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
         from whoosh import sorting
 
         q = self.parser.parse(bq.q)
-        flt = None
-        if bq.years:
-            flt = wq.Or([wq.Term("year", y) for y in bq.years])
+        flt = self._filter(bq)
         grouped = None
         if bq.facets:
             grouped = {
@@ -274,15 +333,41 @@ class Fts5Searcher:
                 parts.extend(f'"{t}"' for t in dict.fromkeys(kept))
         return " AND ".join(parts)
 
-    def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
+    def _where(self, bq: BenchQuery) -> tuple[str, list[Any]] | None:
         expr = self.match_expr(bq.q)
         if not expr:
-            return [], 0, {}
+            return None
         where = "sec MATCH ?"
         args: list[Any] = [expr]
         if bq.years:
             where += f" AND year IN ({','.join('?' * len(bq.years))})"
             args.extend(int(y) for y in bq.years)
+        return where, args
+
+    def _facets(self, where: str, args: list[Any]) -> dict[str, dict]:
+        return {
+            col: dict(self.db.execute(f"SELECT {col}, count(DISTINCT doc) FROM sec WHERE {where} GROUP BY {col}", args).fetchall())
+            for col in ("year", "doc_kind")
+        }
+
+    def page(self, bq: BenchQuery) -> dict[str, Any]:
+        """A results page: top 10 with `snippet()`, `count(*)`, `GROUP BY` year and doc_kind."""
+        clause = self._where(bq)
+        if clause is None:
+            return {"hits": [], "total": 0, "facets": {}}
+        where, args = clause
+        hits = self.db.execute(
+            f"SELECT key, snippet(sec, 6, '<mark>', '</mark>', '…', 24) FROM sec WHERE {where} "
+            f"ORDER BY bm25(sec, 0, 0, 0, 0, 3.0, 2.0, 1.0) LIMIT {PAGE_SIZE}", args
+        ).fetchall()
+        total = self.db.execute(f"SELECT count(*) FROM sec WHERE {where}", args).fetchone()[0]
+        return {"hits": hits, "total": total, "facets": self._facets(where, args)}
+
+    def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
+        clause = self._where(bq)
+        if clause is None:
+            return [], 0, {}
+        where, args = clause
         keys = [
             r[0]
             for r in self.db.execute(
@@ -290,13 +375,7 @@ class Fts5Searcher:
             )
         ]
         total = self.db.execute(f"SELECT count(*) FROM sec WHERE {where}", args).fetchone()[0]
-        facets = {}
-        if bq.facets:
-            for col in ("year", "doc_kind"):
-                facets[col] = dict(
-                    self.db.execute(f"SELECT {col}, count(DISTINCT doc) FROM sec WHERE {where} GROUP BY {col}", args).fetchall()
-                )
-        return keys, total, facets
+        return keys, total, self._facets(where, args) if bq.facets else {}
 
     def close(self) -> None:
         self.db.close()
