@@ -21,6 +21,7 @@ from indexer.errors import IndexOutdated, NothingIndexed
 from indexer.location import IndexLocation
 from indexer.prepare import PreparedFile, file_key, prepare_file, sha256_file
 from indexer.readers import iter_corpus_files
+from indexer.vocabulary import count_terms, document_terms
 
 WRITER_HEAP = 256_000_000
 # tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
@@ -168,6 +169,7 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
         doc = item.doc
         doc_num = next_num + n
         store.put_document(doc, doc_num, prepared.file_key)
+        store.put_terms(doc.doc_id, document_terms(item))
         year_key = str(doc.year) if doc.year is not None else S.YEAR_NONE
         sort_key = _sort_key(doc.year, doc.date)
         for sec in item.sections:
@@ -335,6 +337,7 @@ def reindex(
             writer.wait_merging_threads()
             writer = None
             index.reload()  # the manifest's section count must see the commit
+            store.put_suggestions(count_terms(store.iter_terms()))
             store.commit()
             total_docs = store.count()
             store.close()

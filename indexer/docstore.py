@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,6 +34,15 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     documents INTEGER NOT NULL,
     errors TEXT NOT NULL
+);
+-- Suggestion vocabulary: each document's candidate terms (zlib, newline-joined), and their counts.
+CREATE TABLE IF NOT EXISTS doc_terms (
+    doc_id TEXT PRIMARY KEY,
+    terms BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suggest (
+    text TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL
 );
 """
 
@@ -82,8 +92,32 @@ class DocStore:
 
     def delete_file(self, file_key: str) -> None:
         """Forget a corpus file and its documents."""
+        self.db.execute("DELETE FROM doc_terms WHERE doc_id IN (SELECT doc_id FROM documents WHERE file_key = ?)", (file_key,))
         self.db.execute("DELETE FROM documents WHERE file_key = ?", (file_key,))
         self.db.execute("DELETE FROM files WHERE file_key = ?", (file_key,))
+
+    def put_terms(self, doc_id: str, terms: list[str]) -> None:
+        """Record one document's suggestion terms (see `indexer.vocabulary`)."""
+        blob = zlib.compress("\n".join(terms).encode("utf-8"))
+        self.db.execute("INSERT OR REPLACE INTO doc_terms VALUES (?,?)", (doc_id, blob))
+
+    def iter_terms(self) -> Iterator[list[str]]:
+        """Every document's suggestion terms."""
+        for (blob,) in self.db.execute("SELECT terms FROM doc_terms"):
+            text = zlib.decompress(blob).decode("utf-8")
+            yield text.split("\n") if text else []
+
+    def put_suggestions(self, rows: list[tuple[str, int]]) -> None:
+        """Replace the suggestion table with (text, documents) rows."""
+        self.db.execute("DELETE FROM suggest")
+        self.db.executemany("INSERT INTO suggest VALUES (?,?)", rows)
+
+    def suggestions(self) -> list[tuple[str, int]]:
+        """(text, documents) of the whole vocabulary, most used first; empty for an index built before it existed."""
+        try:
+            return self.db.execute("SELECT text, docs FROM suggest ORDER BY docs DESC, text").fetchall()
+        except sqlite3.OperationalError:
+            return []
 
     def commit(self) -> None:
         """Make the writes durable."""

@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--topic", action="append", default=[], help="topic filter (repeatable)")
     s.add_argument("--section", action="append", default=[], help="section kind filter: 回顾总结/问题挑战/部署任务/其他")
     s.add_argument("--doc-kind", action="append", default=[], help="document kind filter: 讲话/工作要点/工作报告/法规/新闻/其他")
+    s.add_argument("--source", action="append", default=[], help="source (collection or site) filter, e.g. 政府工作报告 (repeatable)")
     s.add_argument("--sort", choices=SORTS, default="relevance")
     s.add_argument("--page", type=int, default=1)
     s.add_argument("--per-page", type=int, default=10)
@@ -67,7 +68,13 @@ def main(argv: list[str] | None = None) -> int:
                 q=args.query,
                 filters={
                     k: v
-                    for k, v in {"year": args.year, "topic": args.topic, "section": args.section, "doc_kind": args.doc_kind}.items()
+                    for k, v in {
+                        "year": args.year,
+                        "topic": args.topic,
+                        "section": args.section,
+                        "doc_kind": args.doc_kind,
+                        "source": args.source,
+                    }.items()
                     if v
                 },
                 sort=args.sort,

@@ -7,6 +7,7 @@ and switches to a new one as soon as a reindex publishes it, without a restart.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -25,11 +26,12 @@ from indexer.models import SECTION_KINDS
 from search_app.compile import Compiled, QueryCompiler
 from search_app.highlight import MatchSpec, highlight_all, snippet
 from search_app.query import MAX_QUERY_CHARS, parse_query
+from search_app.suggest import Vocabulary
 
 Occur = tantivy.Occur
 
 # Facet name (URL parameter) → index field.
-FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND}
+FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND, "source": S.F_SOURCE}
 SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE = 100
 MAX_PER_PAGE = 50
@@ -37,6 +39,8 @@ MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
 SECONDARY_SECTION_RATIO = 0.5
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
+MAX_TREND_TERMS = 4
+YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
 
 @dataclass
@@ -83,6 +87,25 @@ class _Generation:
         self.store = DocStore(path / S.DOCSTORE, readonly=True)
         self.store_lock = threading.Lock()
         self.compiler = QueryCompiler(self.schema)
+        self._year_totals: dict[tuple, dict[int, int]] = {}
+
+    @functools.cached_property
+    def sources(self) -> list[str]:
+        """Every `source` value of this generation (what a source filter may name)."""
+        rows = facet_counts(self.index.searcher(), tantivy.Query.all_query(), {"s": S.F_SOURCE})["s"]
+        return sorted(str(key) for key, _, _ in rows)
+
+    @functools.cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The suggestion vocabulary built with this generation (loaded on first use)."""
+        with self.store_lock:
+            return Vocabulary(self.store.suggestions())
+
+    def check_values(self, filters: dict[str, list[str]]) -> None:
+        """QueryError naming the allowed values when a source filter names a source the index does not have."""
+        unknown = [v for v in filters.get("source", []) if v not in self.sources]
+        if unknown:
+            raise QueryError(f"未知的来源 {unknown[0]!r}：可选 {'、'.join(self.sources)}")
 
 
 class SearchEngine:
@@ -123,6 +146,7 @@ class SearchEngine:
         started = time.perf_counter()
         req.validate()
         gen = self._generation()
+        gen.check_values(req.filters)
         parsed = parse_query(req.q)
         compiled = gen.compiler.compile(parsed)
         searcher = gen.index.searcher()
@@ -300,18 +324,64 @@ class SearchEngine:
         return {name: [{"value": key, "count": docs} for key, docs, _ in rows] for name, rows in counts.items()}
 
     def trend(self, q: str, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
-        """Matching documents and sections per year (other filters applied, the year filter not)."""
-        req = SearchRequest(q=q, filters=dict(filters or {}))
-        req.validate()
+        """Matching documents and sections per year (other filters applied, the year filter not).
+
+        `share` is the matching documents ÷ all documents of that year under the same other
+        filters: what a term's rise or fall means once the number of documents per year is removed.
+        """
+        return self.trends([q], filters)["series"][0]
+
+    def trends(self, queries: list[str], filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """`trend` of up to MAX_TREND_TERMS queries under the same filters: {"series": [...], "totals": [...]}."""
+        if not 1 <= len(queries) <= MAX_TREND_TERMS:
+            raise QueryError(f"趋势对比需要 1 到 {MAX_TREND_TERMS} 个检索词（当前 {len(queries)} 个）")
+        selected = dict(filters or {})
+        for q in queries:
+            SearchRequest(q=q, filters=selected).validate()
         gen = self._generation()
-        compiled = gen.compiler.compile(parse_query(q))
-        query = self._query(compiled, self._filters(gen, req.filters), skip="year")
-        rows = facet_counts(gen.index.searcher(), query, {"y": S.F_YEAR})["y"]
-        years = sorted(
-            ({"year": int(key), "docs": docs, "sections": sections} for key, docs, sections in rows),
-            key=lambda r: r["year"],
-        )
-        return {"query": _printable(q), "years": years}
+        gen.check_values(selected)
+        filters_q = self._filters(gen, selected)
+        searcher = gen.index.searcher()
+        totals = self._year_totals(gen, searcher, filters_q, selected)
+        series = []
+        for q in queries:
+            compiled = gen.compiler.compile(parse_query(q))
+            rows = facet_counts(searcher, self._query(compiled, filters_q, skip="year"), {"y": S.F_YEAR})["y"]
+            years = sorted(
+                (
+                    {"year": int(key), "docs": docs, "sections": sections, "share": _share(docs, totals.get(int(key), 0))}
+                    for key, docs, sections in rows
+                ),
+                key=lambda r: r["year"],
+            )
+            series.append({"query": _printable(q), "years": years})
+        # All documents per year under the filters: where a share is defined (a year without documents has none).
+        return {"series": series, "totals": [{"year": y, "docs": totals[y]} for y in sorted(totals)]}
+
+    def _year_totals(
+        self, gen: _Generation, searcher: tantivy.Searcher, filters: dict[str, tantivy.Query], selected: dict[str, list[str]]
+    ) -> dict[int, int]:
+        """Documents per year under the filters other than the year (cached per generation and filter set)."""
+        key = tuple(sorted((k, tuple(sorted(v))) for k, v in selected.items() if k != "year" and v))
+        cached = gen._year_totals.get(key)
+        if cached is None:
+            clauses = [(Occur.Must, q) for name, q in filters.items() if name != "year"] or [(Occur.Must, tantivy.Query.all_query())]
+            rows = facet_counts(searcher, tantivy.Query.boolean_query(clauses), {"y": S.F_YEAR})["y"]
+            cached = {int(k): docs for k, docs, _ in rows}
+            if len(gen._year_totals) >= YEAR_TOTALS_CACHE:
+                gen._year_totals.clear()
+            gen._year_totals[key] = cached
+        return cached
+
+    def suggest(self, prefix: str, limit: int = 10) -> dict[str, Any]:
+        """Terms of the collection's vocabulary that start with (first) or contain `prefix`, most used first."""
+        return {"suggestions": self._generation().vocabulary.lookup(prefix, limit)}
+
+    def record(self, doc_id: str) -> dict[str, Any] | None:
+        """A document's stored record (metadata, text, sections), unhighlighted; None if unknown."""
+        gen = self._generation()
+        with gen.store_lock:
+            return gen.store.get(doc_id)
 
     # -- documents ------------------------------------------------------------------------
     def document(self, doc_id: str, q: str = "") -> dict[str, Any] | None:
@@ -355,6 +425,11 @@ def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddres
     for num, hit in zip(nums, hits):
         groups.setdefault(num, []).append(hit)
     return list(groups.values())
+
+
+def _share(docs: int, total: int) -> float:
+    """Matching documents as a share of the year's documents (rounded for JSON)."""
+    return round(docs / total, 4) if total else 0.0
 
 
 def _printable(text: str) -> str:

@@ -192,15 +192,15 @@ def test_pagination(page: Page):
     assert second and not set(first) & set(second)
 
 
-def test_trend_bar_applies_a_year_filter(page: Page):
+def test_trend_year_applies_a_year_filter(page: Page):
     page.goto("/search?q=教育")
-    bar = page.locator("svg a.bar").last
+    bar = page.locator("svg a.year-col").last
     year = bar.get_attribute("data-year")
     expected = facet_counts(page, "year")[year]
     bar.click()
     page.wait_for_url(f"**year={year}**")
     assert url_params(page)["year"] == [year]
-    expect(page.locator(f'svg a.bar.selected[data-year="{year}"]')).to_have_count(1)
+    expect(page.locator(f'svg a.year-col.selected[data-year="{year}"]')).to_have_count(1)
     assert total_docs(page) == expected
 
 

@@ -32,10 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 SEARCH_KEYS = {"query", "expanded", "total_docs", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"}
 HIT_KEYS = {"doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections"}
 SECTION_KEYS = {"section_id", "heading", "kind", "topics", "snippet_html"}
-FACET_NAMES = {"year", "topic", "section", "doc_kind"}
+FACET_NAMES = {"year", "topic", "section", "doc_kind", "source"}
 FACET_KEYS = {"value", "count", "selected"}
 TREND_KEYS = {"query", "years"}
-TREND_YEAR_KEYS = {"year", "docs", "sections"}
+TREND_YEAR_KEYS = {"year", "docs", "sections", "share"}
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 TAG = re.compile(r"<[^>]+>")
 
@@ -455,6 +455,7 @@ def test_document_highlights_every_occurrence(seeds: SearchEngine, seed_recs: li
 # -- trend --------------------------------------------------------------------------------------
 def test_trend_matches_a_hand_count(seeds: SearchEngine, seed_recs: list) -> None:
     years = {r["doc_id"]: r["year"] for r in seed_recs}
+    per_year = Counter(years.values())
     for phrase in ("义务教育", "集团化办学", "双减"):
         matched = brute(seed_recs, phrase)
         expected: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -463,8 +464,10 @@ def test_trend_matches_a_hand_count(seeds: SearchEngine, seed_recs: list) -> Non
                 expected[years[doc_id]][0] += 1
                 expected[years[doc_id]][1] += n
         trend = seeds.trend(f'"{phrase}"')
-        assert trend["years"] == [{"year": y, "docs": d, "sections": s} for y, (d, s) in sorted(expected.items())]
-    assert seeds.trend('"义务教育"')["years"] == [{"year": 2021, "docs": 1, "sections": 4}, {"year": 2023, "docs": 2, "sections": 5}]
+        assert trend["years"] == [
+            {"year": y, "docs": d, "sections": s, "share": round(d / per_year[y], 4)} for y, (d, s) in sorted(expected.items())
+        ]
+    assert [(r["year"], r["docs"], r["sections"]) for r in seeds.trend('"义务教育"')["years"]] == [(2021, 1, 4), (2023, 2, 5)]
 
 
 def test_trend_ignores_the_year_filter_and_applies_the_others(seeds: SearchEngine) -> None:
@@ -523,7 +526,7 @@ def test_limits_themselves_are_accepted(seeds: SearchEngine) -> None:
         seeds.trend("双" * 501)
 
 
-def test_cli_search_and_trend_print_the_api_json(seed_index: Path, seeds: SearchEngine) -> None:
+def test_cli_search_and_trend_print_the_api_json(seed_index: Path, seeds: SearchEngine, seed_recs: list) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "search_app", "search", "双减", "--index", str(seed_index), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
@@ -536,7 +539,9 @@ def test_cli_search_and_trend_print_the_api_json(seed_index: Path, seeds: Search
         [sys.executable, "-m", "search_app", "trend", "双减", "--index", str(seed_index), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
     )
-    assert json.loads(run.stdout) == seeds.trend("双减") == {"query": "双减", "years": [{"year": 2023, "docs": 2, "sections": 5}]}
+    docs_2023 = sum(1 for r in seed_recs if r["year"] == 2023)
+    shuangjian = {"query": "双减", "years": [{"year": 2023, "docs": 2, "sections": 5, "share": round(2 / docs_2023, 4)}]}
+    assert json.loads(run.stdout) == seeds.trend("双减") == shuangjian
 
 
 def test_cli_filters_and_exit_codes(seed_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

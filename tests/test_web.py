@@ -101,7 +101,7 @@ def test_api_search_returns_the_engine_json(client, shuangjian):
     assert response.mimetype == "application/json"
     data = response.get_json()
     assert list(data) == SEARCH_KEYS
-    assert list(data["facets"]) == ["year", "topic", "section", "doc_kind"]
+    assert list(data["facets"]) == ["year", "topic", "section", "doc_kind", "source"]
     for hit in data["hits"]:
         assert list(hit) == HIT_KEYS
         for section in hit["sections"]:
@@ -131,9 +131,10 @@ def test_api_trend(client, shuangjian):
     response = client.get("/api/trend", query_string={"q": "双减"})
     assert response.status_code == 200
     data = response.get_json()
-    assert data["query"] == "双减"
-    assert sum(r["docs"] for r in data["years"]) == shuangjian["total_docs"]
-    assert all(set(r) == {"year", "docs", "sections"} and r["sections"] >= r["docs"] for r in data["years"])
+    assert [s["query"] for s in data["series"]] == ["双减"]
+    years = data["series"][0]["years"]
+    assert sum(r["docs"] for r in years) == shuangjian["total_docs"]
+    assert all(set(r) == {"year", "docs", "sections", "share"} and r["sections"] >= r["docs"] for r in years)
 
 
 def test_api_doc(client, shuangjian):
@@ -283,11 +284,11 @@ def test_trend_chart_links_years(client, engine):
     trend = engine.trend("教育")
     html = client.get("/search?q=教育").get_data(as_text=True)
     svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
-    bars = {a["data-year"]: a["href"] for a in links(svg)}
-    assert set(bars) == {str(r["year"]) for r in trend["years"]}
+    columns = {a["data-year"]: a["href"] for a in links(svg)}
+    assert set(columns) == {str(r["year"]) for r in trend["years"]}
     for row in trend["years"]:
-        assert params(bars[str(row["year"])]) == {"q": ["教育"], "year": [str(row["year"])]}
-        assert f"{row['year']} 年：{row['docs']} 篇文档，{row['sections']} 个段落" in svg
+        assert params(columns[str(row["year"])]) == {"q": ["教育"], "year": [str(row["year"])]}
+        assert f"{row['year']} 年：教育 {row['docs']} 篇文档，{row['sections']} 个段落" in svg
 
 
 def test_landing_page(client, engine):

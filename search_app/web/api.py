@@ -1,7 +1,11 @@
 """The JSON API: the engine's results as they are, for scripts and notebooks.
 
-    GET /api/search?q=…&year=…&topic=…&section=…&doc_kind=…&sort=…&page=…&per_page=…
-    GET /api/trend?q=…  (+ the same filters; the year filter does not apply to a trend)
+    GET /api/search?q=…&year=…&topic=…&section=…&doc_kind=…&source=…&sort=…&page=…&per_page=…
+        (+ format=csv|xlsx: the first 1,000 section rows as a spreadsheet)
+    GET /api/trend?q=A&q=B…&normalize=share|count  (up to 4 terms, + the same filters;
+        the year filter does not apply to a trend)
+    GET /api/suggest?q=<prefix>
+    GET /api/cite/<section_id>
     GET /api/doc/<doc_id>?q=…
 
 Repeat a filter parameter for several values (`year=2022&year=2023`). Errors are
@@ -10,9 +14,14 @@ Repeat a filter parameter for several values (`year=2022&year=2023`). Errors are
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request
+from typing import Any
 
-from search_app.web.state import SearchState, engine, engine_errors
+from flask import Blueprint, Response, abort, jsonify, request, stream_with_context, url_for
+
+from indexer.errors import QueryError
+from search_app import export
+from search_app.cite import cite as cite_section
+from search_app.web.state import TREND_MODES, SearchState, engine, engine_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -20,16 +29,52 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/search")
 @engine_errors
 def search() -> Response:
-    """One page of results grouped by document, with facets (SearchEngine.search JSON)."""
-    return jsonify(engine().search(SearchState.from_args(request.args).request()))
+    """One page of results grouped by document, with facets (SearchEngine.search JSON); or a spreadsheet (format=)."""
+    req = SearchState.from_args(request.args).request()
+    fmt = request.args.get("format", "json").strip() or "json"
+    if fmt == "json":
+        return jsonify(engine().search(req))
+    if fmt not in export.FORMATS:
+        raise QueryError(f"未知的导出格式 {fmt!r}：可选 json、{'、'.join(export.FORMATS)}")
+    engine().search(req)  # a bad parameter is a 400 now, not a broken download later
+    table = export.rows(engine(), req, _section_url)
+    headers = {"Content-Disposition": f'attachment; filename="search-results.{fmt}"'}
+    if fmt == "csv":
+        return Response(stream_with_context(export.csv_chunks(table)), mimetype=export.FORMATS[fmt], headers=headers)
+    return Response(export.xlsx_bytes(table), mimetype=export.FORMATS[fmt], headers=headers)
+
+
+def _section_url(hit: dict[str, Any], section: dict[str, Any]) -> str:
+    return url_for("pages.document", doc_id=hit["doc_id"], _anchor=section["section_id"], _external=True)
 
 
 @bp.get("/trend")
 @engine_errors
 def trend() -> Response:
-    """Matching documents and sections per year (SearchEngine.trend JSON)."""
+    """Documents, sections and share of each year's documents per term: {"normalize", "series": [...]}."""
     state = SearchState.from_args(request.args)
-    return jsonify(engine().trend(state.q, state.filters))
+    mode = request.args.get("normalize", "").strip() or "count"
+    if mode not in TREND_MODES:
+        raise QueryError(f"未知的 normalize 取值 {mode!r}：可选 {', '.join(TREND_MODES)}")
+    queries = [q.strip() for q in request.args.getlist("q")] or [""]
+    return jsonify({"normalize": mode, **engine().trends(queries, state.filters)})
+
+
+@bp.get("/suggest")
+@engine_errors
+def suggest() -> Response:
+    """Up to 10 terms of the collection that start with or contain the prefix `q`: {"suggestions": [{"text", "docs"}]}."""
+    return jsonify(engine().suggest(request.args.get("q", "")))
+
+
+@bp.get("/cite/<section_id>")
+@engine_errors
+def cite(section_id: str) -> Response:
+    """A section's citation (《标题》，来源，日期，章节) and its text: {"text", "passage", "doc_id", "section_id"}."""
+    found = cite_section(engine(), section_id)
+    if found is None:
+        abort(404, description=f"没有编号为 {section_id[:80]} 的段落")
+    return jsonify(found)
 
 
 @bp.get("/doc/<doc_id>")

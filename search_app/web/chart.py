@@ -1,98 +1,159 @@
-"""The per-year trend as an inline SVG bar chart, laid out on the server (no chart library, no JS)."""
+"""The per-year trend of up to four terms as an inline SVG line chart, laid out on the server (no chart library).
+
+Horizontal positions are percentages and vertical ones pixels, so the SVG stretches to the
+width of any screen (a 390 px phone shows every year, the latest included) while its text
+keeps its size. Each year is one link (a full-height column) that toggles the year filter;
+the values are also in a table beside the chart, so nothing needs hovering.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-WIDTH = 760
-HEIGHT = 170
-TOP = 20  # room for the count above the tallest bar
-BOTTOM = 22  # room for the year labels
-SIDE = 6
-MAX_BAR_WIDTH = 44
-# Missing years inside the range get an empty slot so that the x axis is proportional to time;
+HEIGHT = 190
+TOP = 22  # room for the peak label
+BOTTOM = 24  # room for the year labels
+SIDE = 4.0  # % of the width left free on each side (the first and last labels stay inside)
+# Missing years inside the range get a slot so that the x axis is proportional to time;
 # beyond this span (a stray year far from the rest) slots are only drawn for years that occur.
 MAX_FILLED_SPAN = 150
-MAX_YEAR_LABELS = 14
-MAX_COUNT_LABELS = 30
+MAX_YEAR_LABELS = 8
 LABEL_STEPS = (1, 2, 5, 10, 20, 25, 50, 100)
+MAX_SERIES = 4
 
 
 @dataclass(frozen=True)
-class Bar:
-    """One year's slot: the clickable area spans the whole slot, the bar only its share."""
+class Point:
+    """One term's value in one year; x in % of the width, y in pixels."""
 
     year: int
     docs: int
     sections: int
-    slot_x: float
-    slot_width: float
+    share: float
     x: float
     y: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One term's line."""
+
+    index: int
+    query: str
+    points: list[Point]
+    segments: list[tuple[float, float, float, float]]
+    latest: Point | None  # the last year with a match: its value is printed in the legend
+
+
+@dataclass(frozen=True)
+class Column:
+    """One year's clickable column and its values for every term."""
+
+    year: int
+    x: float
+    left: float
     width: float
-    height: float
-    center: float
     selected: bool
-    year_label: bool
-    count_label: bool
+    label: bool
+    values: list[Point]
+
+    @property
+    def docs(self) -> int:
+        """Matching documents of the year, summed over the terms (0: nothing to filter to)."""
+        return sum(p.docs for p in self.values)
 
 
 @dataclass(frozen=True)
 class Chart:
-    """Geometry of the whole chart in SVG user units."""
+    """Geometry of the whole chart."""
 
-    width: int
+    mode: str  # "share" or "count"
     height: int
     top: int
     baseline: int
-    peak: int
-    bars: list[Bar]
+    peak: float
+    series: list[Series]
+    columns: list[Column]
 
 
-def layout(years: list[dict[str, Any]], selected: set[int]) -> Chart | None:
-    """Lay out `engine.trend()["years"]` as bars; None when no year has a match.
+def value(point: Point | dict[str, Any], mode: str) -> float:
+    """What the y axis shows for a point: share of the year's documents, or documents."""
+    if isinstance(point, Point):
+        return point.share if mode == "share" else point.docs
+    return float(point["share"]) if mode == "share" else float(point["docs"])
 
-    `selected` are the years of the active year filter: their bars are highlighted.
+
+def format_value(point: Point, mode: str) -> str:
+    """A point's value as printed: "2.35%" or "12 篇"."""
+    return format_share(point.share) if mode == "share" else f"{point.docs} 篇"
+
+
+def format_share(share: float) -> str:
+    """A share as a percentage with enough digits to tell small values apart."""
+    pct = share * 100
+    return f"{pct:.1f}%" if pct >= 10 or pct == 0 else f"{pct:.2f}%"
+
+
+def layout(
+    series: list[dict[str, Any]], mode: str, selected: set[int], totals: list[dict[str, Any]] | None = None
+) -> Chart | None:
+    """Lay out `engine.trends()["series"]`; None when no term matches in any year.
+
+    `selected` are the years of the active year filter: their columns are highlighted. With
+    `totals` (documents per year), a share is only drawn for years that have documents: the
+    line joins the years around a gap instead of dropping to a share of zero that means nothing.
     """
-    counts = {int(r["year"]): (int(r["docs"]), int(r["sections"])) for r in years if r["docs"]}
-    if not counts:
+    rows = [{int(r["year"]): r for r in s["years"] if r["docs"]} for s in series[:MAX_SERIES]]
+    years = sorted(set().union(*rows)) if rows else []
+    if not years:
         return None
-    first, last = min(counts), max(counts)
-    span = range(first, last + 1) if last - first < MAX_FILLED_SPAN else sorted(counts)
-    slots = list(span)
-    peak = max(docs for docs, _ in counts.values())
+    first, last = years[0], years[-1]
+    slots = list(range(first, last + 1)) if last - first < MAX_FILLED_SPAN else years
+    peak = max(value(r, mode) for per_year in rows for r in per_year.values()) or 1.0
     baseline = HEIGHT - BOTTOM
-    plot_height = baseline - TOP
-    slot_width = (WIDTH - 2 * SIDE) / len(slots)
-    bar_width = max(1.0, min(slot_width * 0.72, MAX_BAR_WIDTH))
     step = next((s for s in LABEL_STEPS if len(slots) / s <= MAX_YEAR_LABELS), LABEL_STEPS[-1])
-    bars = []
-    for i, year in enumerate(slots):
-        docs, sections = counts.get(year, (0, 0))
-        height = max(2.0, plot_height * docs / peak) if docs else 0.0
-        slot_x = SIDE + i * slot_width
-        bars.append(
-            Bar(
-                year=year,
-                docs=docs,
-                sections=sections,
-                slot_x=round(slot_x, 2),
-                slot_width=round(slot_width, 2),
-                x=round(slot_x + (slot_width - bar_width) / 2, 2),
-                y=round(baseline - height, 2),
-                width=round(bar_width, 2),
-                height=round(height, 2),
-                center=round(slot_x + slot_width / 2, 2),
-                selected=year in selected,
-                year_label=step == 1 or year % step == 0,
-                count_label=bool(docs) and len(slots) <= MAX_COUNT_LABELS,
-            )
+    width = (100 - 2 * SIDE) / max(len(slots) - 1, 1)
+
+    def x_of(i: int) -> float:
+        return round(50.0 if len(slots) == 1 else SIDE + i * width, 3)
+
+    has_docs = {int(r["year"]) for r in totals if r["docs"]} if totals is not None else set(slots)
+    defined = {year for year in slots if mode == "count" or year in has_docs}
+    out_series = []
+    grid: dict[int, list[Point]] = {year: [] for year in slots}
+    for n, (raw, per_year) in enumerate(zip(series, rows)):
+        points = []
+        for i, year in enumerate(slots):
+            if year not in defined:
+                continue
+            r = per_year.get(year, {"docs": 0, "sections": 0, "share": 0.0})
+            share, docs = float(r["share"]), int(r["docs"])
+            v = share if mode == "share" else docs
+            point = Point(year, docs, int(r["sections"]), share, x_of(i), round(baseline - (baseline - TOP) * v / peak, 2))
+            points.append(point)
+            grid[year].append(point)
+        for year in slots:
+            if year not in defined:
+                grid[year].append(Point(year, 0, 0, 0.0, 0.0, float(baseline)))
+        segments = [(a.x, a.y, b.x, b.y) for a, b in zip(points, points[1:])]
+        latest = next((p for p in reversed(points) if p.docs), None)
+        out_series.append(Series(n, raw["query"], points, segments, latest))
+    columns = [
+        Column(
+            year=year,
+            x=x_of(i),
+            left=round(max(0.0, x_of(i) - width / 2), 3),
+            width=round(min(width, 100.0), 3),
+            selected=year in selected,
+            label=step == 1 or year % step == 0,
+            values=grid[year],
         )
-    return Chart(width=WIDTH, height=HEIGHT, top=TOP, baseline=baseline, peak=peak, bars=bars)
+        for i, year in enumerate(slots)
+    ]
+    return Chart(mode=mode, height=HEIGHT, top=TOP, baseline=baseline, peak=peak, series=out_series, columns=columns)
 
 
 def selected_years(values: list[str]) -> set[int]:
-    """The years of a year filter's URL values (the unknown year has no bar)."""
+    """The years of a year filter's URL values (the unknown year has no column)."""
     return {int(v) for v in values if v.isdigit()}
-

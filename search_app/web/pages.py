@@ -17,13 +17,14 @@ from werkzeug.wrappers import Response
 
 from search_app.engine import FACET_FIELDS, MAX_PAGE
 from search_app.query import parse_query
-from search_app.web.chart import layout, selected_years
+from search_app.web.chart import format_share, format_value, layout, selected_years
 from search_app.web.state import (
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     FACET_LABELS,
     KIND_CLASSES,
     SORT_LABELS,
+    TREND_MODES,
     SearchState,
     engine,
     engine_errors,
@@ -62,6 +63,10 @@ def template_helpers() -> dict[str, Any]:
         "kind_class": lambda kind: KIND_CLASSES.get(kind, "other"),
         "facet_key": facet_key,
         "facet_label": facet_label,
+        "TREND_MODES": TREND_MODES,
+        "format_share": format_share,
+        "format_value": format_value,
+        "trend_term": lambda term: term or "全部文档",
     }
 
 
@@ -81,7 +86,9 @@ def search() -> str:
     """Results grouped by speech, with facets, the per-year trend and pagination."""
     state = SearchState.from_args(request.args)
     result = engine().search(state.request())
-    trend = engine().trend(state.q, state.filters)
+    trends = engine().trends(state.trend_terms, state.filters)
+    # Without any words every year's share is 100%: counts are the only informative axis then.
+    trend_mode = state.trend if any(state.trend_terms) else "count"
     page_count = min(MAX_PAGE, math.ceil(result["total_docs"] / state.per_page))
     # Without words there is nothing to rank by: the engine lists newest first, and so does the switch.
     browse = parse_query(state.q).is_empty
@@ -93,7 +100,8 @@ def search() -> str:
         active_sort="newest" if browse and state.sort == "relevance" else state.sort,
         result=result,
         hits=[_hit_view(hit, state.q) for hit in result["hits"]],
-        chart=layout(trend["years"], selected_years(state.filters.get("year", []))),
+        chart=layout(trends["series"], trend_mode, selected_years(state.filters.get("year", [])), trends["totals"]),
+        trend_mode=trend_mode,
         page_count=page_count,
         pages=_page_numbers(state.page, page_count),
         suggestions=_suggestions(state) if not result["total_docs"] else [],

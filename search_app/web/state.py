@@ -17,11 +17,14 @@ from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
 from indexer.models import SECTION_KINDS
-from search_app.engine import FACET_FIELDS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
+from search_app.engine import FACET_FIELDS, MAX_TREND_TERMS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
 
 DEFAULT_SORT = SORTS[0]
 DEFAULT_PER_PAGE = 10
-FACET_LABELS = {"year": "年份", "topic": "主题", "section": "段落类型", "doc_kind": "文档类型"}
+FACET_LABELS = {"year": "年份", "topic": "主题", "section": "段落类型", "doc_kind": "文档类型", "source": "来源"}
+# The trend chart: y axis as the share of each year's documents (default) or as document counts.
+TREND_MODES = {"share": "占当年文档比例", "count": "文档数"}
+DEFAULT_TREND = "share"
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 # Section kinds → ASCII CSS class names (badge colours).
 KIND_CLASSES = dict(zip(SECTION_KINDS, ("review", "problem", "task", "other")))
@@ -94,6 +97,8 @@ class SearchState:
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    compare: tuple[str, ...] = ()  # further trend terms ("vs" parameters) drawn beside the query's
+    trend: str = DEFAULT_TREND
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> SearchState:
@@ -116,12 +121,32 @@ class SearchState:
             sort=args.get("sort", "").strip() or DEFAULT_SORT,
             page=_int_param(args, "page", 1, "页码"),
             per_page=_int_param(args, "per_page", DEFAULT_PER_PAGE, "每页条数"),
+            compare=_compare_terms(args),
+            trend=_trend_mode(args),
         )
 
     @property
     def is_empty(self) -> bool:
         """No query and no filter: the landing page."""
         return not self.q and not self.filters
+
+    @property
+    def trend_terms(self) -> list[str]:
+        """The terms of the trend chart: the query, then the comparison terms."""
+        return [self.q, *self.compare]
+
+    def hidden_fields(self) -> list[tuple[str, str]]:
+        """(name, value) of everything but the page, for a form that adds to this state (the comparison form)."""
+        fields = [("q", self.q)] if self.q else []
+        fields.extend(self.active_filters())
+        if self.sort != DEFAULT_SORT:
+            fields.append(("sort", self.sort))
+        if self.per_page != DEFAULT_PER_PAGE:
+            fields.append(("per_page", str(self.per_page)))
+        fields.extend(("vs", term) for term in self.compare)
+        if self.trend != DEFAULT_TREND:
+            fields.append(("trend", self.trend))
+        return fields
 
     def request(self) -> SearchRequest:
         """The engine request for this state."""
@@ -140,16 +165,16 @@ class SearchState:
     # -- URLs: every change but a page change goes back to page 1 -----------------------------
     def url(self) -> str:
         """The search page URL of this state (defaults left out, so URLs stay short)."""
-        params: list[tuple[str, str | int]] = [("q", self.q)] if self.q else []
-        params.extend(self.active_filters())
-        if self.sort != DEFAULT_SORT:
-            params.append(("sort", self.sort))
+        params = self.hidden_fields()
         if self.page != 1:
-            params.append(("page", self.page))
-        if self.per_page != DEFAULT_PER_PAGE:
-            params.append(("per_page", self.per_page))
+            params.append(("page", str(self.page)))
         base = url_for("pages.search")
         return f"{base}?{urlencode(params)}" if params else base
+
+    def export_url(self, fmt: str) -> str:
+        """The API URL that downloads these results (query, filters, sort) as a `fmt` spreadsheet."""
+        params = [(k, v) for k, v in self.hidden_fields() if k not in ("vs", "trend", "per_page")]
+        return f"{url_for('api.search')}?{urlencode([*params, ('format', fmt)])}"
 
     def _with_filters(self, filters: dict[str, list[str]]) -> str:
         return replace(self, filters={k: v for k, v in filters.items() if v}, page=1).url()
@@ -183,3 +208,26 @@ class SearchState:
     def with_page(self, page: int) -> str:
         """URL of another page of the same results."""
         return replace(self, page=page).url()
+
+    def with_trend(self, mode: str) -> str:
+        """URL with the trend chart in another mode (share or count)."""
+        return replace(self, trend=mode).url()
+
+    def without_compare(self, term: str) -> str:
+        """URL with one comparison term removed from the trend chart."""
+        return replace(self, compare=tuple(t for t in self.compare if t != term)).url()
+
+
+def _compare_terms(args: MultiDict[str, str]) -> tuple[str, ...]:
+    """The comparison terms of the trend (`vs`, repeatable); at most MAX_TREND_TERMS terms in all."""
+    terms = tuple(dict.fromkeys(v.strip() for v in args.getlist("vs") if v.strip()))
+    if len(terms) > MAX_TREND_TERMS - 1:
+        raise QueryError(f"趋势图最多对比 {MAX_TREND_TERMS} 个检索词（参数 vs 最多 {MAX_TREND_TERMS - 1} 个）")
+    return terms
+
+
+def _trend_mode(args: MultiDict[str, str]) -> str:
+    mode = args.get("trend", "").strip() or DEFAULT_TREND
+    if mode not in TREND_MODES:
+        raise QueryError(f"未知的趋势图模式 {mode!r}：可选 {', '.join(TREND_MODES)}")
+    return mode
