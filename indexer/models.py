@@ -71,6 +71,7 @@ class Document:
     sections: list[Section]
     url: str | None = None
     warnings: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)  # a law's header dates; `date` is its latest version's
 
     @property
     def topics(self) -> list[str]:
@@ -88,6 +89,7 @@ class Document:
             "title": self.title,
             "year": self.year,
             "date": self.date,
+            "dates": list(self.dates),
             "doc_kind": self.doc_kind,
             "source": self.source,
             "source_file": self.source_file,

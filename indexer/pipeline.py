@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import tomllib
 from dataclasses import replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from indexer.clean import clean_text
@@ -19,14 +21,31 @@ def make_doc_id(corpus_name: str, source_file: str) -> str:
     return hashlib.sha1(f"{corpus_name}/{source_file}".encode("utf-8")).hexdigest()[:16]
 
 
+SOURCES_PATH = Path(__file__).parent / "data" / "sources.toml"
+
+
+@functools.lru_cache(maxsize=4)
+def _source_names(path: str) -> dict[str, str]:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh).get("names", {})
+
+
 def fallback_source(raw: RawDocument, corpus_name: str) -> str:
-    """The collection a document came from when no site was detected: URL host, top folder, or corpus."""
+    """The collection a document came from when no site was detected (see indexer/data/sources.toml).
+
+    The display name of its file, folders or corpus folder, else its URL's host, else its
+    top folder or the corpus folder's name.
+    """
+    names = _source_names(str(SOURCES_PATH))
+    path = PurePosixPath(raw.source_file.split("#", 1)[0])
+    for name in (path.stem, *path.parts[:-1], corpus_name):
+        if name in names:
+            return names[name]
     if raw.url:
         host = urlparse(raw.url).hostname
         if host:
             return host
-    parts = PurePosixPath(raw.source_file.split("#", 1)[0]).parts
-    return parts[0] if len(parts) > 1 else corpus_name
+    return path.parts[0] if len(path.parts) > 1 else corpus_name
 
 
 MAX_SECTION_CHARS = 20_000
@@ -63,6 +82,7 @@ def parse_raw(raw: RawDocument, corpus_name: str) -> Document:
         title=meta.title,
         year=meta.year,
         date=meta.date,
+        dates=meta.dates,
         doc_kind=meta.doc_kind,
         source=meta.source or fallback_source(raw, corpus_name),
         source_file=raw.source_file,

@@ -1,9 +1,12 @@
-"""Year and date values found in collection records (.jsonl fields, .csv columns, HTML metadata)."""
+"""Year and date values: collection records (.jsonl fields, .csv columns, HTML metadata), and
+dates written in titles, file names and headers (`find_dates`)."""
 
 from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
+from dataclasses import dataclass
 
 MIN_YEAR = 1800
 MAX_YEAR = 2100
@@ -69,3 +72,75 @@ def parse_year(value: object) -> int | None:
 def year_of(date: str | None) -> int | None:
     """The year of an ISO date produced by `normalise_date`."""
     return int(date[:4]) if date else None
+
+
+# ---------------------------------------------------------------- dates written in text
+
+CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4,
+             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_YEAR = f"[{''.join(CN_DIGITS)}]{{4}}"
+_CN_SMALL = "[一二三四五六七八九十]{1,3}"
+# The forms these collections use, each a whole date (no digit glued to either end):
+# 2023年9月19日 / 二〇二三年九月十九日, 2023-09-19 / 2023.9.19 / 2023/9/19, 20230919.
+_WRITTEN_DATE = re.compile(
+    rf"(?<![\d{''.join(CN_DIGITS)}])(?P<y>\d{{4}}|{CN_YEAR})\s*年\s*(?P<m>\d{{1,2}}|{_CN_SMALL})\s*月"
+    rf"\s*(?P<d>\d{{1,2}}|{_CN_SMALL})\s*[日号]"
+    r"|(?<![\d.])(?P<y2>\d{4})(?P<sep>[-./])(?P<m2>\d{1,2})(?P=sep)(?P<d2>\d{1,2})(?![\d.])"
+    r"|(?<!\d)(?P<y3>(?:19|20)\d{2})(?P<m3>[01]\d)(?P<d3>[0-3]\d)(?!\d)"
+)
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    """A date written in a text: where it is (in the NFKC form of the text) and its ISO value."""
+
+    start: int
+    end: int
+    iso: str
+
+
+def cn_number(text: str) -> int:
+    """A number written with Arabic digits or Chinese numerals: 2023, 二〇二三, 十, 十二, 二十三."""
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return int("".join(str(CN_DIGITS[c]) for c in text))
+    tens, _, units = text.partition("十")
+    return (CN_DIGITS[tens] if tens else 1) * 10 + (CN_DIGITS[units] if units else 0)
+
+
+def _calendar_date(year: str, month: str, day: str, min_year: int) -> str | None:
+    """YYYY-MM-DD of written parts, or None when they make no calendar date in min_year..MAX_YEAR."""
+    try:
+        y, m, d = cn_number(year), cn_number(month), cn_number(day)
+        if not min_year <= y <= MAX_YEAR:
+            return None
+        return datetime.date(y, m, d).isoformat()
+    except (ValueError, KeyError):
+        return None
+
+
+def find_dates(text: str, min_year: int = 1900) -> list[FoundDate]:
+    """Every complete date written in `text`, in order.
+
+    Forms: 2023年9月19日 (also with 号, spaces, full-width digits), 二〇二三年九月十九日,
+    2023-09-19, (2023-09-19), 2023.9.19, 2023/9/19 and the compact 20230919. Impossible
+    dates (20231345) and years before `min_year` or after 2100 are skipped, so hashes
+    and counts that happen to be eight digits rarely pass.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    found: list[FoundDate] = []
+    for match in _WRITTEN_DATE.finditer(text):
+        groups = match.group("y", "m", "d") if match.group("y") else (
+            match.group("y2", "m2", "d2") if match.group("y2") else match.group("y3", "m3", "d3")
+        )
+        iso = _calendar_date(*groups, min_year=min_year)
+        if iso:
+            found.append(FoundDate(match.start(), match.end(), iso))
+    return found
+
+
+def first_date(text: str) -> str | None:
+    """The ISO value of the first date written in `text`, or None."""
+    dates = find_dates(text)
+    return dates[0].iso if dates else None
