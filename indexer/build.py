@@ -189,6 +189,8 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
             tdoc.add_integer(S.F_SORT_KEY, sort_key)
             for topic in sec.topics:
                 tdoc.add_text(S.F_TOPICS, topic)
+            for topic in item.topics:
+                tdoc.add_text(S.F_DOC_TOPICS, topic)
             tdoc.add_text(S.F_KIND, sec.kind)
             tdoc.add_text(S.F_DOC_KIND, doc.doc_kind)
             if doc.source:

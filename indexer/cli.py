@@ -92,6 +92,8 @@ def _print_outline(doc, with_text: bool) -> None:
     print(f"{doc.title}  [{doc.year or '年份未知'} · {doc.doc_kind} · {doc.source or '-'}]  {doc.source_file}")
     if doc.date:
         print(f"  date: {doc.date}")
+    if doc.topics:
+        print(f"  topics: {' '.join(doc.topics)}")
     for w in doc.warnings:
         print(f"  warning: {w}")
     for s in doc.sections:
@@ -140,7 +142,7 @@ def _stats(args: argparse.Namespace) -> int:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
         return EXIT_OK
     print(f"index {stats['generation']}: {stats['documents']} documents, {stats['sections']} sections")
-    for facet in ("year", "doc_kind", "source", "topic", "section_kind"):
+    for facet in ("year", "doc_kind", "source", "topic", "section_topic", "section_kind"):
         print(f"\n{facet}:")
         for value, docs, sections in stats[facet]:
             print(f"  {str(value):<24} {docs:>7} docs {sections:>9} sections")

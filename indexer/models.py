@@ -54,6 +54,7 @@ class Section:
     end: int
     topics: list[str] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
+    topic_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # why: see indexer.topics
 
 
 @dataclass
@@ -75,15 +76,15 @@ class Document:
 
     @property
     def topics(self) -> list[str]:
-        """The union of the sections' topics, in first-seen order."""
-        seen: dict[str, None] = {}
-        for section in self.sections:
-            for topic in section.topics:
-                seen.setdefault(topic)
-        return list(seen)
+        """The document's main topics, strongest first (a few, not the union of its sections')."""
+        from indexer.topics import document_topics  # indexer.topics imports this module
+
+        return document_topics(self.sections)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape printed by `python -m indexer parse`."""
+        from indexer.topics import document_evidence
+
         return {
             "doc_id": self.doc_id,
             "title": self.title,
@@ -95,6 +96,7 @@ class Document:
             "source_file": self.source_file,
             "url": self.url,
             "topics": self.topics,
+            "topic_evidence": document_evidence(self.sections),
             "sections": [
                 {k: v for k, v in asdict(s).items()} for s in self.sections
             ],

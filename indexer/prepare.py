@@ -38,6 +38,7 @@ class PreparedDoc:
     title_terms: str
     title_chars: str
     sections: list[PreparedSection]
+    topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
 
 
 @dataclass
@@ -97,7 +98,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
             )
         )
     title_terms, title_chars = analyzer.index_fields(doc.title)
-    return PreparedDoc(doc, title_terms, title_chars, sections)
+    return PreparedDoc(doc, title_terms, title_chars, sections, topics=doc.topics)
 
 
 def prepare_file(task: tuple[str, str, str]) -> PreparedFile:

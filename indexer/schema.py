@@ -19,7 +19,7 @@ import tantivy
 from indexer.analysis import get_analyzer
 from indexer.errors import IndexMissing, IndexOutdated
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # 3: doc_topics
 
 # Registered tokenizer names.
 WORDS = "words"  # whitespace + lower-case, fed by the jieba analyzer (space-joined terms)
@@ -38,7 +38,8 @@ F_TITLE_CHARS = "title_chars"
 F_YEAR = "year"  # i64, absent when unknown
 F_YEAR_KEY = "year_key"  # "2023" or "none": facet counts and the null-year filter
 F_SORT_KEY = "sort_key"  # i64 yyyymmdd (0 when the year is unknown): newest/oldest ordering
-F_TOPICS = "topics"
+F_TOPICS = "topics"  # the section's own topics
+F_DOC_TOPICS = "doc_topics"  # the document's main topics, on each of its sections: the topic facet and filter
 F_KIND = "kind"  # section kind
 F_DOC_KIND = "doc_kind"
 F_SOURCE = "source"
@@ -66,6 +67,7 @@ def build_schema() -> tantivy.Schema:
         .add_text_field(F_YEAR_KEY, fast=True, tokenizer_name="raw", index_option="basic")
         .add_integer_field(F_SORT_KEY, indexed=True, fast=True)
         .add_text_field(F_TOPICS, fast=True, tokenizer_name="raw", index_option="basic")
+        .add_text_field(F_DOC_TOPICS, fast=True, tokenizer_name="raw", index_option="basic")
         .add_text_field(F_KIND, fast=True, tokenizer_name="raw", index_option="basic")
         .add_text_field(F_DOC_KIND, fast=True, tokenizer_name="raw", index_option="basic")
         .add_text_field(F_SOURCE, fast=True, tokenizer_name="raw", index_option="basic")

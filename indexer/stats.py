@@ -15,7 +15,8 @@ _FACETS = {
     "year": S.F_YEAR_KEY,
     "doc_kind": S.F_DOC_KIND,
     "source": S.F_SOURCE,
-    "topic": S.F_TOPICS,
+    "topic": S.F_DOC_TOPICS,  # the documents' main topics (what the topic filter uses)
+    "section_topic": S.F_TOPICS,
     "section_kind": S.F_KIND,
 }
 

@@ -30,14 +30,16 @@ from search_app.suggest import Vocabulary
 
 Occur = tantivy.Occur
 
-# Facet name (URL parameter) → index field.
-FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND, "source": S.F_SOURCE}
+# Facet name (URL parameter) → index field. "topic" is the document's main topics (doc_topics), so
+# the facet counts and filters documents; within them, sections tagged with the topic rank first.
+FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_DOC_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND, "source": S.F_SOURCE}
 SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE = 100
 MAX_PER_PAGE = 50
 MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
 SECONDARY_SECTION_RATIO = 0.5
+SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
 MAX_TREND_TERMS = 4
 YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
@@ -198,7 +200,12 @@ class SearchEngine:
                 continue
             if name == "year":
                 values = [S.YEAR_NONE if v.strip().lower() in NULL_YEAR_VALUES else v.strip() for v in values]
-            out[name] = tantivy.Query.term_set_query(gen.schema, FACET_FIELDS[name], list(dict.fromkeys(values)))
+            values = list(dict.fromkeys(values))
+            out[name] = tantivy.Query.term_set_query(gen.schema, FACET_FIELDS[name], values)
+            if name == "topic":
+                # The sections that carry the topic themselves come first (and alone in a browse).
+                section_topic = tantivy.Query.boost_query(tantivy.Query.term_set_query(gen.schema, S.F_TOPICS, values), SECTION_TOPIC_BOOST)
+                out[name] = tantivy.Query.boolean_query([(Occur.Must, out[name]), (Occur.Should, section_topic)])
         return out
 
     @staticmethod
