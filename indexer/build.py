@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 import tantivy
 from tqdm import tqdm
 
+from indexer import dedup
 from indexer import schema as S
 from indexer.analysis import get_analyzer
 from indexer.docstore import DocStore, FileState
@@ -169,6 +170,8 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
         doc = item.doc
         doc_num = next_num + n
         store.put_document(doc, doc_num, prepared.file_key)
+        if item.signature is not None:
+            dedup.put_signature(store.db, doc.doc_id, prepared.file_key, item.signature)
         store.put_terms(doc.doc_id, document_terms(item))
         year_key = str(doc.year) if doc.year is not None else S.YEAR_NONE
         sort_key = _sort_key(doc.year, doc.date)
@@ -196,9 +199,21 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
             if doc.source:
                 tdoc.add_text(S.F_SOURCE, doc.source)
             tdoc.add_bytes(S.F_PAYLOAD, sec.payload)
+            tdoc.add_text(S.F_SHINGLES, sec.shingles)
             writer.add_document(tdoc)
             sections += 1
     return len(prepared.docs), sections
+
+
+def _group_duplicates(store: DocStore, worker_seconds: float) -> str:
+    """Recompute the duplicate and version groups over the whole generation; returns the summary note."""
+    started = time.perf_counter()
+    stats = dedup.rebuild_groups(store.db)
+    return (
+        f"dedup: {stats.duplicate_groups} duplicate groups ({stats.duplicate_docs} documents), "
+        f"{stats.version_groups} version groups ({stats.version_docs} documents); "
+        f"shingles+signatures {worker_seconds:.1f} s in workers, grouping {time.perf_counter() - started:.1f} s"
+    )
 
 
 def _sort_key(year: int | None, date: str | None) -> int:
@@ -314,17 +329,21 @@ def reindex(
                 index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=False)
             S.register_tokenizers(index)
             store = DocStore(build_dir / S.DOCSTORE)
+            dedup.ensure_tables(store.db)
             writer = index.writer(WRITER_HEAP, 1)
             for key in [*removed, *(f.key for f in changed if f.key in known)]:
                 writer.delete_documents_by_term(S.F_FILE_KEY, key)
                 store.delete_file(key)
+                dedup.delete_file(store.db, key)
             next_num = store.max_doc_num() + 1
+            dedup_seconds = 0.0
             bar = _progress(sum(f.size for f in to_read), len(to_read), show)
             with bar:
                 for scanned, prepared in _prepared(to_read, workers):
                     docs, sections = _add_sections(writer, prepared, store, next_num)
                     next_num += docs
                     summary.documents += docs
+                    dedup_seconds += sum(d.dedup_seconds for d in prepared.docs)
                     summary.sections += sections
                     if docs:
                         summary.files_read += 1
@@ -339,6 +358,7 @@ def reindex(
             writer.wait_merging_threads()
             writer = None
             index.reload()  # the manifest's section count must see the commit
+            summary.notes.append(_group_duplicates(store, dedup_seconds))
             store.put_suggestions(count_terms(store.iter_terms()))
             store.commit()
             total_docs = store.count()

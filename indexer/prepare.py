@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer import dedup
 from indexer.analysis import get_analyzer
 from indexer.models import Document
 from indexer.pipeline import parse_raw
@@ -28,6 +30,7 @@ class PreparedSection:
     kind: str
     topics: list[str]
     payload: bytes
+    shingles: str = ""  # kept shingle hashes (indexer.dedup), space-joined
 
 
 @dataclass
@@ -38,6 +41,8 @@ class PreparedDoc:
     title_terms: str
     title_chars: str
     sections: list[PreparedSection]
+    signature: dedup.DocSignature | None = None
+    dedup_seconds: float = 0.0  # time spent on shingles and the signature (reported by reindex)
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
 
 
@@ -68,8 +73,12 @@ def analyse_document(doc: Document) -> PreparedDoc:
     """Analyse a parsed document's title and sections with the shared analyzer."""
     analyzer = get_analyzer()
     sections = []
+    analysed = [analyzer.index_fields(section.text) for section in doc.sections]
+    started = time.perf_counter()
+    kept_hashes = dedup.section_shingles([chars for _, chars in analysed])
+    dedup_seconds = time.perf_counter() - started
     for n, section in enumerate(doc.sections):
-        body_terms, chars = analyzer.index_fields(section.text)
+        body_terms, chars = analysed[n]
         payload = {
             "title": doc.title,
             "heading": section.heading,
@@ -95,10 +104,14 @@ def analyse_document(doc: Document) -> PreparedDoc:
                 kind=section.kind,
                 topics=section.topics,
                 payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                shingles=dedup.shingle_terms(kept_hashes[n]),
             )
         )
     title_terms, title_chars = analyzer.index_fields(doc.title)
-    return PreparedDoc(doc, title_terms, title_chars, sections, topics=doc.topics)
+    started = time.perf_counter()
+    signature = dedup.signature(doc.title, kept_hashes)
+    dedup_seconds += time.perf_counter() - started
+    return PreparedDoc(doc, title_terms, title_chars, sections, signature, dedup_seconds, topics=doc.topics)
 
 
 def prepare_file(task: tuple[str, str, str]) -> PreparedFile:

@@ -19,7 +19,7 @@ import tantivy
 from indexer.analysis import get_analyzer
 from indexer.errors import IndexMissing, IndexOutdated
 
-SCHEMA_VERSION = 3  # 3: doc_topics
+SCHEMA_VERSION = 4  # 3: doc_topics; 4: the shingles field (indexer.dedup)
 
 # Registered tokenizer names.
 WORDS = "words"  # whitespace + lower-case, fed by the jieba analyzer (space-joined terms)
@@ -44,6 +44,7 @@ F_KIND = "kind"  # section kind
 F_DOC_KIND = "doc_kind"
 F_SOURCE = "source"
 F_PAYLOAD = "payload"  # stored JSON bytes: what a hit needs for display
+F_SHINGLES = "shingles"  # kept 5-character shingle hashes (indexer.dedup): passage and similar-text lookup
 
 YEAR_NONE = "none"
 MANIFEST = "manifest.json"
@@ -72,6 +73,7 @@ def build_schema() -> tantivy.Schema:
         .add_text_field(F_DOC_KIND, fast=True, tokenizer_name="raw", index_option="basic")
         .add_text_field(F_SOURCE, fast=True, tokenizer_name="raw", index_option="basic")
         .add_bytes_field(F_PAYLOAD, stored=True)
+        .add_text_field(F_SHINGLES, tokenizer_name=WORDS, index_option="basic")
         .build()
     )
 

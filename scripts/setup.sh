@@ -30,6 +30,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# axe-core (npm registry) for the accessibility test, which is skipped with its reason without it.
+if [ "$extras" = "test" ] && [ ! -f .venv/node/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm install --silent --no-audit --no-fund --prefix .venv/node axe-core@4 >/dev/null
+  else
+    echo "note: npm not found: the axe-core accessibility test will be skipped" >&2
+  fi
+fi
+
 if [ "$extras" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing chromium and fonts-wqy-microhei for the browser tests…"

@@ -24,8 +24,11 @@ from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from indexer.models import SECTION_KINDS
 from search_app.compile import Compiled, QueryCompiler
+from search_app.folding import collect, fold_map, folded_total
 from search_app.highlight import MatchSpec, highlight_all, snippet
+from search_app.passage import find_passage
 from search_app.query import MAX_QUERY_CHARS, parse_query
+from search_app.similar import similar_documents
 from search_app.suggest import Vocabulary
 
 Occur = tantivy.Occur
@@ -54,6 +57,7 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 10
+    fold: bool = True  # one hit per group of versions / near-duplicates (search_app.folding)
 
     def validate(self) -> None:
         """Raise QueryError (→ HTTP 400) for out-of-range parameters; the query text itself never fails."""
@@ -161,18 +165,29 @@ class SearchEngine:
         total_sections = searcher.search(main, 1, count=True).count  # tantivy panics on limit 0
         total_docs = count_documents(searcher, main) if total_sections else 0
         docs_needed = req.page * req.per_page
-        if sort == "relevance":
-            groups = self._group_by_relevance(searcher, main, docs_needed, total_sections)
+
+        def fetch(n: int) -> list[list[tuple[float, tantivy.DocAddress]]]:
+            if sort == "relevance":
+                return self._group_by_relevance(searcher, main, n, total_sections)
+            return self._group_by_date(searcher, gen, compiled, filters, main, n, sort)
+
+        total_matched = total_docs
+        if req.fold:
+            fm = fold_map(gen)
+            groups, folded = collect(fm, searcher, fetch, docs_needed, total_docs, sort == "relevance")
+            total_docs = folded_total(fm, gen, searcher, main, total_docs)
         else:
-            groups = self._group_by_date(searcher, gen, compiled, filters, main, docs_needed, sort)
-        page_groups = groups[(req.page - 1) * req.per_page : docs_needed]
-        hits = [self._hit(searcher, compiled.spec, g) for g in page_groups]
+            groups = fetch(docs_needed)
+            folded = [(g, []) for g in groups]
+        page_groups = folded[(req.page - 1) * req.per_page : docs_needed]
+        hits = [{**self._hit(searcher, compiled.spec, g), "versions": versions} for g, versions in page_groups]
         facets = self._facets(searcher, gen, compiled, req.filters)
         warnings = list(dict.fromkeys(compiled.warnings))
         return {
             "query": _printable(req.q),
             "expanded": compiled.expanded,
-            "total_docs": max(total_docs, len(groups)) if total_sections else 0,
+            "total_docs": max(total_docs, len(folded)) if total_sections else 0,
+            "total_matched": max(total_matched, len(groups)) if total_sections else 0,
             "total_sections": total_sections,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "page": req.page,
@@ -389,6 +404,15 @@ class SearchEngine:
         gen = self._generation()
         with gen.store_lock:
             return gen.store.get(doc_id)
+
+    # -- versions, similar texts, passages -------------------------------------------------
+    def passage(self, text: str) -> dict[str, Any]:
+        """查出处: the sections containing `text` or a close variant (search_app.passage)."""
+        return find_passage(self._generation().index, text)
+
+    def similar(self, doc_id: str) -> dict[str, Any] | None:
+        """Documents sharing passages with `doc_id`, with the passages (None if unknown)."""
+        return similar_documents(self._generation(), doc_id)
 
     # -- documents ------------------------------------------------------------------------
     def document(self, doc_id: str, q: str = "") -> dict[str, Any] | None:

@@ -89,11 +89,11 @@ def search(engine: SearchEngine, q: str = "", **kwargs: Any) -> dict[str, Any]:
 
 
 def all_hits(engine: SearchEngine, q: str = "", **kwargs: Any) -> list[dict[str, Any]]:
-    """Every hit of a query, page after page (50 per page)."""
+    """Every hit of a query, page after page (50 per page), versions and duplicates unfolded."""
     hits: list[dict[str, Any]] = []
     page = 1
     while True:
-        result = search(engine, q, per_page=50, page=page, **kwargs)
+        result = search(engine, q, per_page=50, page=page, fold=False, **kwargs)
         hits.extend(result["hits"])
         if len(hits) >= result["total_docs"] or not result["hits"]:
             return hits

@@ -7,6 +7,8 @@
     GET /api/suggest?q=<prefix>
     GET /api/cite/<section_id>
     GET /api/doc/<doc_id>?q=…
+    GET /api/similar/<doc_id>  (documents sharing passages with it, and the passages)
+    GET|POST /api/passage?text=…  (查出处: sections containing the text or a close variant)
 
 Repeat a filter parameter for several values (`year=2022&year=2023`). Errors are
 `{"error": message}` with status 400 (bad parameter), 404 (unknown document) or 503 (no index).
@@ -85,3 +87,24 @@ def document(doc_id: str) -> Response:
     if record is None:
         abort(404, description=f"没有编号为 {doc_id} 的文档")
     return jsonify(record)
+
+
+@bp.get("/similar/<doc_id>")
+@engine_errors
+def similar(doc_id: str) -> Response:
+    """Documents that share passages with `doc_id`, each with the shared passages."""
+    found = engine().similar(doc_id)
+    if found is None:
+        abort(404, description=f"没有编号为 {doc_id[:80]} 的文档")
+    return jsonify(found)
+
+
+@bp.route("/passage", methods=["GET", "POST"])
+@engine_errors
+def passage() -> Response:
+    """The sections containing the pasted `text` (form field, query parameter or JSON) or a close variant."""
+    body = request.get_json(silent=True) if request.is_json else None
+    text = body.get("text") if isinstance(body, dict) else request.values.get("text")
+    if not isinstance(text, str):
+        raise QueryError("缺少参数 text：请粘贴一段文字")
+    return jsonify(engine().passage(text))

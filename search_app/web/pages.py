@@ -15,8 +15,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from indexer.errors import QueryError
 from search_app.engine import FACET_FIELDS, MAX_PAGE
+from search_app.passage import MAX_PASSAGE_CHARS
 from search_app.query import parse_query
+from search_app.similar import mark_shared, shared_class
 from search_app.web.chart import format_share, format_value, layout, selected_years
 from search_app.web.state import (
     DEFAULT_PER_PAGE,
@@ -117,18 +120,38 @@ def document(doc_id: str) -> str:
     if record is None:
         abort(404, description=f"没有编号为“{doc_id[:64]}”的文档，可能已在重建索引时移除。")
     url = record.get("url") or ""
+    similar = (engine().similar(doc_id) or {"similar": []})["similar"]
+    # Without a query, the passages shared with other documents are what is marked in the text.
+    shared = not q and mark_shared(record, [span for other in similar for span in other["spans"]])
     for section in record["sections"]:
         heading = section["heading"]
         cut = len(heading) if heading and section["text"].startswith(heading) else 0
         section["heading_html"], section["body_html"] = split_html(section["html"], cut)
+        if shared:
+            section["heading_html"], section["body_html"] = map(shared_class, (section["heading_html"], section["body_html"]))
     return render_template(
         "doc.html",
         doc=record,
+        similar=similar,
         q=q,
         state=SearchState(q=q),
         # Only web addresses become links: a javascript: or data: URL in a corpus stays text.
         url_is_link=urlsplit(url).scheme.lower() in ("http", "https"),
     )
+
+
+@bp.route("/passage", methods=["GET", "POST"])
+@engine_errors
+def passage() -> str:
+    """查出处: paste a passage, see the sections that contain it or a close variant."""
+    text = request.values.get("text", "")
+    result, error = None, ""
+    if text.strip():
+        try:
+            result = engine().passage(text)
+        except QueryError as exc:
+            error = str(exc)
+    return render_template("passage.html", text=text, result=result, error=error, max_chars=MAX_PASSAGE_CHARS, state=SearchState())
 
 
 def _doc_href(doc_id: str, q: str, section_id: str) -> str:

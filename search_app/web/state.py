@@ -99,6 +99,7 @@ class SearchState:
     per_page: int = DEFAULT_PER_PAGE
     compare: tuple[str, ...] = ()  # further trend terms ("vs" parameters) drawn beside the query's
     trend: str = DEFAULT_TREND
+    fold: bool = True  # versions and near-duplicates shown once (fold=0: every document)
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> SearchState:
@@ -123,6 +124,7 @@ class SearchState:
             per_page=_int_param(args, "per_page", DEFAULT_PER_PAGE, "每页条数"),
             compare=_compare_terms(args),
             trend=_trend_mode(args),
+            fold=args.get("fold", "").strip().lower() not in ("0", "false", "no", "off"),
         )
 
     @property
@@ -146,12 +148,15 @@ class SearchState:
         fields.extend(("vs", term) for term in self.compare)
         if self.trend != DEFAULT_TREND:
             fields.append(("trend", self.trend))
+        if not self.fold:
+            fields.append(("fold", "0"))
         return fields
 
     def request(self) -> SearchRequest:
         """The engine request for this state."""
         return SearchRequest(
-            q=self.q, filters={k: list(v) for k, v in self.filters.items()}, sort=self.sort, page=self.page, per_page=self.per_page
+            q=self.q, filters={k: list(v) for k, v in self.filters.items()}, sort=self.sort, page=self.page, per_page=self.per_page,
+            fold=self.fold,
         )
 
     def selected(self, name: str, key: str) -> bool:

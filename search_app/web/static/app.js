@@ -111,7 +111,8 @@
       document.documentElement.style.setProperty("--sticky-height", bar.offsetHeight + "px");
     }
     update();
-    window.addEventListener("resize", update);
+    // The bar grows when the match navigation appears or its buttons wrap on a narrow screen.
+    if (window.ResizeObserver) new ResizeObserver(update).observe(bar);
     var target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
     if (target) target.scrollIntoView();
   }
@@ -294,10 +295,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     filterToggle();
-    stickyOffset();
     citeButtons();
     suggestBox();
     matchNavigation();
+    stickyOffset();
     backLink();
     slashFocus();
   });

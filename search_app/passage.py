@@ -1,0 +1,168 @@
+"""查出处: the sections that contain a pasted passage or a close variant of it.
+
+Candidates come from the index's `shingles` field (the content-chosen quarter of the
+5-character shingles, see indexer.dedup): every kept shingle of the passage is a constant-
+score clause, so a section's score is the number of kept shingles it shares. The best
+candidates are then compared exactly, on all their shingles: a passage character is
+covered when a shingle around it occurs in the section, and only shared stretches of
+MIN_RUN characters or more count, so set phrases (全面贯彻党的教育方针) alone do not make
+a match. Edited words, changed names and numbers break a stretch; the rest still covers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import tantivy
+
+from indexer import dedup
+from indexer import schema as S
+from indexer.analysis import get_analyzer
+from indexer.errors import QueryError
+from search_app.highlight import merge_spans, render
+
+MAX_PASSAGE_CHARS = 5000
+MIN_PASSAGE_CHARS = 12  # compact characters: shorter text is a query, not a passage
+CANDIDATES = 40
+MAX_MATCHES = 20
+MIN_RUN = 8  # shared compact characters that count as a stretch
+MIN_COVERAGE = 0.1
+SNIPPET_MARGIN = 40
+MAX_SNIPPET = 1200
+
+
+@dataclass
+class CompactText:
+    """A text's compact form (indexer.dedup.compact) with a map back to the original characters."""
+
+    original: str
+
+    @cached_property
+    def _parts(self) -> tuple[Any, str, np.ndarray]:
+        norm = get_analyzer().normalize(self.original)
+        comp, offsets = dedup.compact_with_offsets(norm.text)
+        return norm, comp, offsets
+
+    @property
+    def compact(self) -> str:
+        """Normalised letters and digits only."""
+        return self._parts[1]
+
+    @cached_property
+    def hashes(self) -> np.ndarray:
+        """Every shingle hash, by start position in the compact text."""
+        return dedup.shingle_hashes(self.compact)
+
+    @cached_property
+    def kept(self) -> np.ndarray:
+        """The distinct indexed (kept) shingle hashes."""
+        return np.unique(dedup.sampled(self.hashes))
+
+    def covered(self, other_hashes: np.ndarray) -> np.ndarray:
+        """Per compact character: inside a stretch of MIN_RUN+ characters whose shingles occur in `other_hashes`."""
+        n = len(self.compact)
+        if not len(self.hashes) or not len(other_hashes):
+            return np.zeros(n, dtype=bool)
+        shared = np.isin(self.hashes, other_hashes).astype(np.int32)
+        mask = np.convolve(shared, np.ones(dedup.SHINGLE, dtype=np.int32))[:n] > 0
+        return _drop_short_runs(mask, MIN_RUN)
+
+    def spans(self, mask: np.ndarray) -> list[tuple[int, int]]:
+        """[start, end) spans of the original text for the runs of a compact-character mask."""
+        norm, _, offsets = self._parts
+        out = []
+        for a, b in _runs(mask):
+            start, _ = norm.span(int(offsets[a]), int(offsets[a]) + 1)
+            _, end = norm.span(int(offsets[b - 1]), int(offsets[b - 1]) + 1)
+            out.append((start, end))
+        return merge_spans(out)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    if not len(mask):
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _drop_short_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    out = np.zeros_like(mask)
+    for a, b in _runs(mask):
+        if b - a >= min_len:
+            out[a:b] = True
+    return out
+
+
+def shingle_query(schema: tantivy.Schema, hashes: np.ndarray) -> tantivy.Query:
+    """Sections scored by how many of these kept shingle hashes they contain."""
+    clauses = [
+        (tantivy.Occur.Should, tantivy.Query.const_score_query(tantivy.Query.term_query(schema, S.F_SHINGLES, str(h)), 1.0))
+        for h in hashes.tolist()
+    ]
+    return tantivy.Query.boolean_query(clauses)
+
+
+def marked_snippet(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escaped HTML of the part of `text` around the spans, the spans in <mark>."""
+    if not spans:
+        return render(text[:MAX_SNIPPET], [])
+    start = max(0, spans[0][0] - SNIPPET_MARGIN)
+    end = min(len(text), max(spans[-1][1] + SNIPPET_MARGIN, start + 1), start + MAX_SNIPPET)
+    html = render(text, spans, start, end)
+    return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
+
+
+def validate_passage(text: str) -> None:
+    """QueryError (→ HTTP 400) for an empty or too long passage."""
+    if len(text) > MAX_PASSAGE_CHARS:
+        raise QueryError(f"段落过长：最多 {MAX_PASSAGE_CHARS} 个字符（当前 {len(text)}）")
+    if not text.strip():
+        raise QueryError("请粘贴一段文字")
+
+
+def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
+    """The sections that contain `text` or a close variant, by coverage of the passage (best first)."""
+    started = time.perf_counter()
+    validate_passage(text)
+    passage = CompactText(text)
+    warnings: list[str] = []
+    matches: list[dict[str, Any]] = []
+    if len(passage.compact) < MIN_PASSAGE_CHARS or not len(passage.kept):
+        warnings.append(f"段落太短：请至少粘贴 {MIN_PASSAGE_CHARS} 个字的一段话")
+    else:
+        searcher = index.searcher()
+        hits = searcher.search(shingle_query(index.schema, passage.kept), CANDIDATES).hits
+        for _, addr in hits:
+            stored = searcher.doc(addr)
+            payload = json.loads(stored.get_first(S.F_PAYLOAD))
+            section = CompactText(payload["text"])
+            mask = passage.covered(section.hashes)
+            coverage = float(mask.mean()) if len(mask) else 0.0
+            if coverage < MIN_COVERAGE:
+                continue
+            spans = section.spans(section.covered(passage.hashes))
+            matches.append(
+                {
+                    "doc_id": stored.get_first(S.F_DOC_ID),
+                    "title": payload.get("title", ""),
+                    "year": payload.get("year"),
+                    "date": payload.get("date"),
+                    "section_id": stored.get_first(S.F_SECTION_ID),
+                    "heading": payload.get("heading", ""),
+                    "coverage": round(coverage, 3),
+                    "snippet_html": marked_snippet(payload["text"], spans),
+                }
+            )
+        matches.sort(key=lambda m: (-m["coverage"], -(m["year"] or 0), m["section_id"]))
+    return {
+        "passage_chars": len(text),
+        "matches": matches[:MAX_MATCHES],
+        "warnings": warnings,
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

@@ -1,0 +1,154 @@
+"""Similar documents: the documents that share passages with one document, and the passages.
+
+Not topical similarity: two documents are similar here when they share text. The
+document's kept shingles (indexer.dedup) query the index's `shingles` field; the other
+documents' sections are scored by how many they share; the best documents' sections are
+then compared exactly with this document's sections (search_app.passage.CompactText) to
+cut out the shared passages.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Protocol
+
+import numpy as np
+import tantivy
+
+from indexer import schema as S
+from indexer.docstore import DocStore
+from search_app.highlight import merge_spans, render
+from search_app.passage import CompactText, shingle_query
+
+MAX_TERMS = 2000  # kept shingles of a long document are thinned to this many for the lookup
+CANDIDATE_SECTIONS = 300
+MAX_SIMILAR = 10
+MIN_SHARED_TERMS = 3
+MIN_PASSAGE = 30  # characters of a shared passage worth listing (set phrases are shorter)
+MAX_PASSAGES = 5  # per similar document
+MAX_PASSAGE_TEXT = 300
+
+
+class _Generation(Protocol):
+    index: tantivy.Index
+    schema: tantivy.Schema
+    store: DocStore
+    store_lock: threading.Lock
+
+
+def _thin(hashes: np.ndarray, limit: int) -> np.ndarray:
+    """A content-chosen subset of at most about `limit` hashes (the same shingles for every document)."""
+    step = 1
+    while len(hashes) // step > limit:
+        step *= 2
+    return hashes[(hashes >> np.uint64(8)) % np.uint64(step) == 0] if step > 1 else hashes
+
+
+def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
+    """`{"doc_id", "similar": [{"doc_id", "title", "year", "score", "shared": [...]}]}`; None if unknown."""
+    with gen.store_lock:
+        record = gen.store.get(doc_id)
+    if record is None:
+        return None
+    text = record["text"]
+    ours = [CompactText(text[s["start"] : s["end"]]) for s in record["sections"]]
+    kept = np.unique(np.concatenate([c.kept for c in ours])) if ours else np.zeros(0, dtype=np.uint64)
+    terms = _thin(kept, MAX_TERMS)
+    result: dict[str, Any] = {"doc_id": doc_id, "similar": []}
+    if not len(terms):
+        return result
+    searcher = gen.index.searcher()
+    query = tantivy.Query.boolean_query(
+        [
+            (tantivy.Occur.Must, shingle_query(gen.schema, terms)),
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(gen.schema, S.F_DOC_ID, doc_id)),
+        ]
+    )
+    hits = searcher.search(query, CANDIDATE_SECTIONS).hits
+    if not hits:
+        return result
+    nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
+    shared_terms: dict[int, float] = {}
+    sections: dict[int, list[tantivy.DocAddress]] = {}
+    for num, (score, addr) in zip(nums, hits):
+        shared_terms[num] = shared_terms.get(num, 0.0) + score
+        sections.setdefault(num, []).append(addr)
+    best = sorted((n for n, s in shared_terms.items() if s >= MIN_SHARED_TERMS), key=lambda n: -shared_terms[n])
+    for num in best[:MAX_SIMILAR]:
+        entry = _compare(searcher, sections[num], ours, record["sections"], doc_id)
+        if entry is None:
+            continue
+        entry["score"] = round(min(1.0, shared_terms[num] / len(terms)), 3)
+        result["similar"].append(entry)
+    return result
+
+
+def _compare(
+    searcher: tantivy.Searcher,
+    addrs: list[tantivy.DocAddress],
+    ours: list[CompactText],
+    our_sections: list[dict[str, Any]],
+    doc_id: str,
+) -> dict[str, Any] | None:
+    """One similar document: its metadata and the passages its sections share with ours."""
+    shared: list[dict[str, Any]] = []
+    meta: dict[str, Any] = {}
+    other_id = ""
+    for addr in addrs:
+        stored = searcher.doc(addr)
+        payload = json.loads(stored.get_first(S.F_PAYLOAD))
+        other_id = stored.get_first(S.F_DOC_ID)
+        meta = meta or payload
+        other = CompactText(payload["text"])
+        for n, mine in enumerate(ours):
+            if not len(np.intersect1d(mine.kept, other.kept, assume_unique=True)):
+                continue
+            for start, end in mine.spans(mine.covered(other.hashes)):
+                if end - start < MIN_PASSAGE:
+                    continue
+                passage = mine.original[start:end]
+                shared.append(
+                    {
+                        "section_id": f"{doc_id}-{n}",
+                        "other_section_id": stored.get_first(S.F_SECTION_ID),
+                        "start": our_sections[n]["start"] + start,
+                        "end": our_sections[n]["start"] + end,
+                        "text": passage if len(passage) <= MAX_PASSAGE_TEXT else passage[:MAX_PASSAGE_TEXT] + "…",
+                    }
+                )
+    if not shared:
+        return None
+    shared.sort(key=lambda p: p["start"] - p["end"])  # longest first
+    return {
+        "doc_id": other_id,
+        "title": meta.get("title", ""),
+        "year": meta.get("year"),
+        "date": meta.get("date"),
+        "shared_chars": sum(p["end"] - p["start"] for p in shared),
+        "shared": shared[:MAX_PASSAGES],
+        "spans": [(p["start"], p["end"]) for p in shared],
+    }
+
+
+def mark_shared(record: dict[str, Any], spans: list[tuple[int, int]]) -> int:
+    """Re-render each section's `html` of a document record with the shared spans (document offsets) marked.
+
+    Returns the number of sections marked. The marks are plain <mark> tags (the document
+    page splits heading and body on them); `shared_class` tells them apart afterwards.
+    """
+    merged = merge_spans([(int(a), int(b)) for a, b in spans])
+    marked = 0
+    for section in record["sections"]:
+        start, end = section["start"], section["end"]
+        inside = [(max(a, start) - start, min(b, end) - start) for a, b in merged if a < end and b > start]
+        if inside:
+            # The section's own text: a page of a long document holds only its sections' text.
+            section["html"] = render(section["text"], inside)
+            marked += 1
+    return marked
+
+
+def shared_class(html: str) -> str:
+    """Marks of shared passages (from `mark_shared`, split by the document page) as <mark class="shared">."""
+    return html.replace('<mark class="cont">', '<mark class="shared cont">').replace("<mark>", '<mark class="shared">')
