@@ -91,7 +91,7 @@ def _parse(args: argparse.Namespace) -> int:
 def _print_outline(doc, with_text: bool) -> None:
     print(f"{doc.title}  [{doc.year or '年份未知'} · {doc.doc_kind} · {doc.source or '-'}]  {doc.source_file}")
     if doc.date:
-        print(f"  date: {doc.date}")
+        print(f"  date: {doc.date}" + (f"  (header dates: {', '.join(doc.dates)})" if len(doc.dates) > 1 else ""))
     if doc.topics:
         print(f"  topics: {' '.join(doc.topics)}")
     for w in doc.warnings:

@@ -15,7 +15,7 @@ from indexer.metadata import extract_metadata, header_dates
 from indexer.models import RawDocument
 from indexer.pipeline import fallback_source, parse_raw
 from indexer.readers import read_file
-from indexer.readers.dates import find_dates
+from indexer.readers.dates import find_dates, normalise_date
 from tests.conftest import shared_path
 
 
@@ -52,6 +52,14 @@ def meta_of(text: str, source_file: str = "doc.md", fmt: str = "md", **known):
 )
 def test_find_dates(text: str, dates: list[str]) -> None:
     assert [d.iso for d in find_dates(text)] == dates
+
+
+@pytest.mark.parametrize(
+    ("value", "iso"),
+    [("二〇二〇年五月十九日", "2020-05-19"), ("２０２０年５月１９日", "2020-05-19"), ("2020-05-19 10:30", "2020-05-19"), ("2020年5月", "2020-05")],
+)
+def test_collection_date_columns(value: str, iso: str) -> None:
+    assert normalise_date(value) == iso
 
 
 LAW = """# 中华人民共和国某某法

@@ -21,8 +21,9 @@ def normalise_date(value: object) -> str | None:
     """An ISO date ("YYYY-MM-DD", "YYYY-MM" or "YYYY") from a date-like value, else None.
 
     Accepts "2020-05-19", "2020/5/19", "2020.5.19", "2020年5月19日", "20200519", a trailing
-    time ("2020-05-19 10:30:00", "2020-05-19T10:30"), "2020-05", "2020年5月", "2020", and
-    an int year. Impossible dates (2020-02-30) and years outside 1800..2100 give None.
+    time ("2020-05-19 10:30:00", "2020-05-19T10:30"), "2020-05", "2020年5月", "2020", an
+    int year, and the forms of `find_dates` ("二〇二〇年五月十九日", full-width digits).
+    Impossible dates (2020-02-30) and years outside 1800..2100 give None.
     """
     if isinstance(value, bool):
         return None
@@ -31,6 +32,9 @@ def normalise_date(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    written = find_dates(text, min_year=MIN_YEAR)
+    if written and written[0].start == 0:
+        return written[0].iso
     if match := _YMD.match(text) or _COMPACT_YMD.match(text):
         year, month, day = (int(part) for part in match.groups())
         if not MIN_YEAR <= year <= MAX_YEAR:
