@@ -135,15 +135,71 @@ def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
         print()
 
 
+# ------------------------------------------------------------------ the mixed collection (documents)
+# Judgments on the whole collection (seeds + reports + speeches + 新闻联播 + laws) are per DOCUMENT,
+# keyed by source_file: the section structure of the news and laws changes with the parser, the
+# documents do not. Each query carries its evidence: regular expressions that must all match
+# inside one sentence of the raw text (written by reading the texts for the query's need), and
+# optionally a title pattern. Grade: title match 3; otherwise by the number of sentences with the
+# evidence, 1 → 1, 2 → 2, ≥ 3 → 3. Peers' section rankings become document rankings by first
+# occurrence, so all engines are scored on the same documents and judgments.
+MIXED_JUDGMENTS = Path(__file__).with_name("judgments") / "mixed_queries.json"
+_SENTENCE = re.compile(r"[。！？；!?;\n]+")
+
+
+def evidence_grade(title: str, text: str, evidence: list[str], title_pattern: str | None) -> int:
+    """A document's grade for one judged query (see above)."""
+    if title_pattern and re.search(title_pattern, title):
+        return 3
+    patterns = [re.compile(e) for e in evidence]
+    if not all(p.search(text) for p in patterns):
+        return 0
+    n = sum(1 for sent in _SENTENCE.split(text) if all(p.search(sent) for p in patterns))
+    return min(n, 3)
+
+
+def grade_mixed(records, judged: list[dict]) -> None:
+    """Fill each query's ``grades`` (source_file → grade ≥ 1) from (title, source_file, text) records."""
+    for j in judged:
+        j["grades"] = {}
+    for title, source_file, text in records:
+        for j in judged:
+            g = evidence_grade(title, text, j["evidence"], j.get("title"))
+            if g:
+                j["grades"][source_file] = g
+
+
+def doc_ranking(keys: list[str]) -> list[str]:
+    """Section keys (``source_file::n``) → the documents in order of first appearance."""
+    return list(dict.fromkeys(key.rsplit("::", 1)[0] for key in keys))
+
+
+def evaluate_documents(searchers: dict, judged: list[dict], k: int = 10) -> tuple[dict, list[dict]]:
+    """Mean document nDCG@k per engine, and every query's nDCG@k per engine."""
+    rows = []
+    for j in judged:
+        bq = BenchQuery("judged", j["q"])
+        row = {"id": j["id"], "q": j["q"]}
+        for name, s in searchers.items():
+            # 100 sections: enough distinct documents even when one document fills the top.
+            row[name] = round(ndcg(doc_ranking(s.search(bq, 100 if name != "ours" else 50)[0]), j["grades"], k), 4)
+        rows.append(row)
+    means = {name: round(statistics.fmean(r[name] for r in rows), 4) for name in searchers}
+    return means, rows
+
+
 def main(argv: list[str] | None = None) -> None:
     from bench.run import DEFAULT_WORKDIR
 
     parser = argparse.ArgumentParser(description="relevance judgments: pool for assessment, or evaluate")
-    parser.add_argument("command", choices=["pool", "eval"])
+    parser.add_argument("command", choices=["pool", "eval", "mixed-grade", "mixed-eval"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--index", type=Path, help="mixed-grade: the index whose document store holds the texts")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--only", nargs="*", help="query ids")
     args = parser.parse_args(argv)
+    if args.command.startswith("mixed"):
+        return _mixed(args)
     judged = load_judgments()
     if args.only:
         judged = [j for j in judged if j["id"] in args.only]
@@ -155,6 +211,31 @@ def main(argv: list[str] | None = None) -> None:
 
         searchers = {e: open_searcher(e, args.workdir / SPEECH / e) for e in ENGINES}
         print(json.dumps(evaluate(searchers, [j for j in judged if j.get("grades")]), indent=2))
+
+
+def _mixed(args: argparse.Namespace) -> None:
+    """mixed-grade: regrade from a built index's texts; mixed-eval: nDCG@10 of the engines in WORKDIR/full."""
+    judged = load_judgments(MIXED_JUDGMENTS)
+    if args.command == "mixed-grade":
+        import sqlite3
+
+        from indexer.location import IndexLocation
+        from indexer.schema import DOCSTORE
+
+        db = sqlite3.connect(IndexLocation(args.index).current() / DOCSTORE)
+        records = ((r["title"], r["source_file"], r["text"]) for (raw,) in db.execute("SELECT record FROM documents") if (r := json.loads(raw)))
+        grade_mixed(records, judged)
+        MIXED_JUDGMENTS.write_text(json.dumps(judged, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps({j["id"]: len(j["grades"]) for j in judged}))
+        return
+    from bench.peers import ENGINES, open_searcher
+    from bench.run import FULL
+
+    if args.only:
+        judged = [j for j in judged if j["id"] in args.only]
+    searchers = {e: open_searcher(e, args.workdir / FULL / e) for e in ENGINES if (args.workdir / FULL / e).exists()}
+    means, rows = evaluate_documents(searchers, judged)
+    print(json.dumps({"ndcg10": means, "queries": len(rows), "per_query": rows}, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 DATA_DIR = Path(__file__).with_name("data")
 DOMAIN_DICT_PATH = DATA_DIR / "domain_dict.txt"
 
@@ -145,6 +145,7 @@ class Analyzer:
         with self._lock:  # rjieba is not documented as thread-safe
             raw = self._jieba.tokenize(norm, "search" if mode == "index" else "default", True)
             if mode == "index":
+                raw = _drop_crossing_spans(raw)
                 raw.extend(self._inner_words(raw))
         return [(word.strip(), start, end) for word, start, end in raw if _is_wordlike(word)]
 
@@ -161,6 +162,26 @@ class Analyzer:
                     if self._jieba.has_word(sub):
                         extra.append((sub, start + i, start + i + size))
         return extra
+
+    def _drop_crossing_words(self, words: list[str]) -> list[str]:
+        """`_drop_crossing_spans` for jieba's search-mode word list, which has no offsets.
+
+        For a word of 4+ characters jieba emits, just before it, its dictionary 2-grams then
+        3-grams in position order; recomputing them gives their positions.
+        """
+        out: list[str] = []
+        for word in words:
+            n = len(word)
+            if n >= 4:
+                grams = [(word[i : i + k], i) for k in (2, 3) for i in range(n - k + 1) if self._jieba.has_word(word[i : i + k])]
+                tail = out[len(out) - len(grams) :] if grams else []
+                if grams and tail == [g for g, _ in grams]:
+                    drop = _crossing({(i, i + len(g)) for g, i in grams}, n)
+                    if drop:
+                        del out[len(out) - len(grams) :]
+                        out.extend(g for g, i in grams if (i, i + len(g)) not in drop)
+            out.append(word)
+        return out
 
     def terms(self, text: str, mode: str = "query") -> list[str]:
         """Just the normalised terms of `text`, in order."""
@@ -180,13 +201,38 @@ class Analyzer:
 
     def _index_terms(self, norm: str) -> str:
         with self._lock:
-            words = self._jieba.cut_for_search(norm, True)
+            words = self._drop_crossing_words(self._jieba.cut_for_search(norm, True))
             inner = [w for w, _, _ in self._inner_words([(w, 0, 0) for w in words])]
         return _PUNCT_TOKENS.sub(" ", " ".join((*words, *inner)))
 
     def char_text(self, text: str) -> str:
         """Normalised text for the character field (one token per non-space character)."""
         return self.normalize(text).text
+
+
+def _crossing(spans: set[tuple[int, int]], n: int) -> set[tuple[int, int]]:
+    """Sub-word spans of an n-character word that straddle a boundary of its outer parts.
+
+    An outer part starts or ends the word (兼职 and 教师 in 兼职教师); a sub-word that is not
+    one and half-overlaps one (职教 in 兼职教师, 华人 in 中华人民共和国) crosses a real word
+    boundary: indexing it would let 职教 match every 兼职教师.
+    """
+    outer = [(a, b) for a, b in spans if a == 0 or b == n]
+    return {(a, b) for a, b in spans if a != 0 and b != n and any(p < a < q < b or a < p < b < q for p, q in outer)}
+
+
+def _drop_crossing_spans(raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Search-mode tokens without the sub-words that cross a boundary inside their word (see `_crossing`)."""
+    drop: set[int] = set()
+    for k, (word, start, end) in enumerate(raw):
+        if end - start < 4:
+            continue
+        j = k - 1
+        while j >= 0 and start <= raw[j][1] and raw[j][2] <= end and (raw[j][1], raw[j][2]) != (start, end):
+            j -= 1
+        subs = {(raw[i][1] - start, raw[i][2] - start): i for i in range(j + 1, k)}
+        drop.update(subs[span] for span in _crossing(set(subs), end - start))
+    return [t for i, t in enumerate(raw) if i not in drop] if drop else raw
 
 
 def _is_wordlike(word: str) -> bool:

@@ -19,19 +19,27 @@ _WHITESPACE = re.compile(r"\s+")
 FRAGMENT_CHARS = 100
 MAX_FRAGMENTS = 2
 SNIPPET_MATCH_LIMIT = 60  # matches considered when choosing snippet windows
+# Where a snippet may start: right after one of these (clause and line breaks).
+_CLAUSE_BREAKS = frozenset("。！？；，、：\n\r!?;,:")
 
 
 @dataclass(frozen=True)
 class MatchSpec:
-    """What to highlight: normalised word terms and normalised phrases (whitespace-free)."""
+    """What to highlight: normalised word terms, normalised phrases (whitespace-free), and units.
+
+    A unit is a query word the analyzer splits (一九五四年 → 1954 + 年, 学校教育 → 学校 + 教育):
+    it is marked where its characters occur together; only in a text that never has them
+    together are its terms of two or more characters marked, never a lone 年.
+    """
 
     terms: frozenset[str]
     phrases: tuple[str, ...]
+    units: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when there is nothing to highlight."""
-        return not self.terms and not self.phrases
+        return not self.terms and not self.phrases and not self.units
 
 
 def find_spans(text: str, spec: MatchSpec, limit: int | None = None) -> list[tuple[int, int]]:
@@ -45,8 +53,15 @@ def find_spans(text: str, spec: MatchSpec, limit: int | None = None) -> list[tup
     analyzer = get_analyzer()
     spans: list[tuple[int, int]] = []
     norm = analyzer.normalize(text)
-    if spec.terms:
-        spans.extend(_term_spans(norm, spec.terms, limit))
+    terms = set(spec.terms)
+    for chars, parts in spec.units:
+        found = _phrase_spans(norm, (chars,), limit)
+        if found:
+            spans.extend(found)
+        else:
+            terms.update(t for t in parts if len(t) > 1)
+    if terms:
+        spans.extend(_term_spans(norm, frozenset(terms), limit))
     if spec.phrases:
         spans.extend(_phrase_spans(norm, spec.phrases, limit))
     return merge_spans(spans)
@@ -146,7 +161,8 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
     """
     spans = find_spans(text, spec, SNIPPET_MATCH_LIMIT)
     if not spans:
-        body = text[skip:].strip() or text
+        start = _clause_start(text, min(skip, len(text)))
+        body = text[start:].strip() or text
         cut = body[:FRAGMENT_CHARS]
         return escape(_flat(cut)) + ("…" if len(body) > FRAGMENT_CHARS else "")
     windows = _best_windows(text, spans)
@@ -171,24 +187,41 @@ def _best_windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, in
     candidates.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
     for *_, start, end in candidates:
+        start = _soft_start(text, start, spans)
+        end = min(n, max(end, start + FRAGMENT_CHARS))
         if all(end <= s or start >= e for s, e in chosen):
-            chosen.append((_soft_start(text, start, spans), end))
+            chosen.append((start, end))
         if len(chosen) == MAX_FRAGMENTS:
             break
     return sorted(chosen)
 
 
 def _soft_start(text: str, start: int, spans: list[tuple[int, int]]) -> int:
-    """Move a window start forward to just after a sentence break, if one is near and no mark is cut."""
-    window = text[start : start + FRAGMENT_CHARS // 4]
-    for i in range(len(window) - 1, -1, -1):
-        if window[i] in "。！？；\n":
-            candidate = start + i + 1
-            # only if no mark starts between the window start and the break, or spans the break
-            if not any(start <= a < candidate or a < candidate < b for a, b in spans):
-                return candidate
-            break
-    return start
+    """A window start moved to a clause start: back to just after a break if one is near, else
+    forward to one before the first mark, else to the first mark itself (never mid-word)."""
+    if start == 0 or text[start - 1] in _CLAUSE_BREAKS:
+        return start
+    cut = [a for a, b in spans if a < start < b]
+    for i in range(start - 1, max(0, start - FRAGMENT_CHARS // 4) - 1, -1):
+        if text[i] in _CLAUSE_BREAKS:
+            return i + 1
+    if cut:
+        return cut[0]
+    first = min((a for a, _ in spans if a >= start), default=start)
+    for i in range(start, first):
+        if text[i] in _CLAUSE_BREAKS:
+            return i + 1
+    return first
+
+
+def _clause_start(text: str, pos: int) -> int:
+    """`pos`, or the start of the next clause when `pos` falls inside a word (browse snippets)."""
+    if pos == 0 or text[pos - 1] in _CLAUSE_BREAKS or text[pos - 1].isspace():
+        return pos
+    for i in range(pos, min(len(text), pos + FRAGMENT_CHARS)):
+        if text[i] in _CLAUSE_BREAKS:
+            return i + 1
+    return pos
 
 
 def _flat(html: str) -> str:

@@ -5,7 +5,7 @@ Syntax (what 北大法宝 / Baidu users expect):
 - plain words, separated by spaces: every word must match (AND);
 - ``"…"`` (also “…” and 「…」): exactly these characters, whatever the segmentation;
 - ``A OR B`` (also ``|``): either; OR binds tighter than the implicit AND;
-- ``-word`` / ``-"phrase"`` (also ``NOT word``): exclude;
+- ``-word`` / ``-"phrase"`` (also ``NOT word``): exclude every document that contains it;
 - ``title:word`` / ``title:"…"``: in titles only;
 - ``year:2023``, ``year:2019..2023`` (also ``2019-2023``): a year range.
 

@@ -95,11 +95,12 @@ def test_empty_spec_and_empty_text() -> None:
 
 
 def test_snippet_has_two_fragments_of_about_100_chars_with_ellipses() -> None:
+    # no clause break anywhere: each fragment starts at its match, never inside a run of text
     text = "甲" * 300 + "双减" + "乙" * 300 + "双减" + "丙" * 300
     html = snippet(text, MatchSpec(frozenset(), ("双减",)))
     assert html == (
-        "…" + "甲" * 25 + "<mark>双减</mark>" + "乙" * 73 + "… "
-        "…" + "乙" * 25 + "<mark>双减</mark>" + "丙" * 73 + "…"
+        "…" + "<mark>双减</mark>" + "乙" * 98 + "… "
+        "…" + "<mark>双减</mark>" + "丙" * 98 + "…"
     )
 
 
@@ -120,20 +121,27 @@ def test_snippet_prefers_the_window_with_the_most_distinct_matches() -> None:
     # the window holding both terms is chosen; the fragments are then shown in text order
     assert fragments[1].count("<mark>") == 2 and "<mark>课后服务</mark>" in fragments[1]
     assert MARK.findall(fragments[0]) == ["双减"]
-    assert plain(fragments[0]).startswith("…" + "甲" * 25 + "双减")
+    assert plain(fragments[0]).startswith("…双减乙")
 
 
 def test_snippet_starts_after_a_nearby_sentence_break() -> None:
     text = "甲" * 280 + "。" + "乙" * 19 + "双减" + "乙" * 300
     html = snippet(text, MatchSpec(frozenset(), ("双减",)))
-    assert html == "…" + "乙" * 19 + "<mark>双减</mark>" + "乙" * 73 + "…"
+    assert html == "…" + "乙" * 19 + "<mark>双减</mark>" + "乙" * 79 + "…"
+
+
+def test_snippet_starts_at_the_clause_before_the_match() -> None:
+    # the break is 40 characters before the match: further back than the window's lead-in
+    text = "甲" * 200 + "，" + "乙" * 40 + "双减" + "丙" * 300
+    html = snippet(text, MatchSpec(frozenset(), ("双减",)))
+    assert html == "…" + "乙" * 40 + "<mark>双减</mark>" + "丙" * 73 + "…"
 
 
 def test_snippet_never_cuts_a_mark_at_the_fragment_end() -> None:
     # the window around 双减 ends two characters into 课后服务
     text = "甲" * 300 + "双减" + "乙" * 71 + "课后服务" + "丙" * 300
     html = snippet(text, MatchSpec(frozenset(), ("双减", "课后服务")))
-    assert html == "…" + "甲" * 25 + "<mark>双减</mark>" + "乙" * 71 + "<mark>课后服务</mark>…"
+    assert html == "…<mark>双减</mark>" + "乙" * 71 + "<mark>课后服务</mark>" + "丙" * 23 + "…"
 
 
 def test_snippet_never_cuts_a_mark_at_the_fragment_start() -> None:
@@ -154,6 +162,8 @@ def test_snippet_without_match_shows_the_start_after_the_heading_escaped() -> No
     assert snippet("标题\n<短>", spec, skip=2) == "&lt;短&gt;"
     # a section that is only its heading falls back to the heading itself
     assert snippet("只有标题", spec, skip=4) == "只有标题"
+    # a heading length that lands inside a word: the snippet starts at the next line or clause
+    assert snippet("## 新闻摘要\n本期节目主要内容：", spec, skip=4) == "本期节目主要内容："
 
 
 def test_highlight_all_on_a_whole_seed_document(compiler: QueryCompiler) -> None:
@@ -174,3 +184,21 @@ def test_highlight_all_of_a_word_query_marks_only_query_terms(compiler: QueryCom
     assert marks
     assert all(re.fullmatch(r"(?:学前教育|集团化办学)+", unescape(m)) for m in marks)
     assert marks.count("集团化办学") == doc.text.count("集团化办学")
+
+
+def test_a_word_the_analyzer_splits_is_marked_as_a_unit(compiler: QueryCompiler) -> None:
+    # 学校教育 is 学校 + 教育 to the analyzer: only the places where it occurs whole are marked
+    spec = spec_for(compiler, "学校教育")
+    assert MARK.findall(highlight_all("学校要重视教育。学校教育是基础，學校敎育亦然。", spec)) == ["学校教育", "學校敎育"]
+    # 一九五四年 is 1954 + 年: never a lone 年
+    spec = spec_for(compiler, "一九五四年")
+    assert MARK.findall(highlight_all("一九五四年九月，同年，1954年宪法。", spec)) == ["一九五四年", "1954年"]
+    # a text without the whole word: its parts of two or more characters, still never 年
+    assert MARK.findall(highlight_all("1954 和 年", spec)) == ["1954"]
+
+
+def test_an_expansion_is_marked_where_it_is_a_word(compiler: QueryCompiler) -> None:
+    # 职业教育 expands to 职教: marked in 职教集团, never inside 兼职教师
+    spec = spec_for(compiler, "职业教育")
+    html = highlight_all("组建职教集团，聘请兼职教师，发展职业教育。", spec)
+    assert MARK.findall(html) == ["职教", "职业教育"]
