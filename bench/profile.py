@@ -61,7 +61,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     t = time.perf_counter()
     try:
         for f in files:
-            prepared.append((f, PR.prepare_file((str(f.root), str(f.path), f.corpus_name))))
+            prepared.append((f, PR.prepare_file((str(f.root), str(f.path), f.corpus_name, f.rel))))
     finally:
         PR.read_file, P.clean_text, P.extract_metadata, P.split_sections, P.assign_topics, ana.index_text, ana.char_text, PR.json.dumps = saved
         del ana.index_text, ana.char_text  # back to the class methods

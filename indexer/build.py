@@ -5,9 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
+import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -18,10 +22,11 @@ from indexer import dedup
 from indexer import schema as S
 from indexer.analysis import get_analyzer
 from indexer.docstore import DocStore, FileState
-from indexer.errors import IndexOutdated, NothingIndexed
+from indexer.check import open_generation
+from indexer.errors import IndexMissing, IndexOutdated, NothingIndexed
 from indexer.location import IndexLocation
 from indexer.prepare import PreparedFile, file_key, prepare_file, sha256_file
-from indexer.readers import iter_corpus_files
+from indexer.readers import iter_corpus_files, path_text, relative_name
 from indexer.vocabulary import count_terms, document_terms
 
 WRITER_HEAP = 256_000_000
@@ -37,6 +42,7 @@ class ScannedFile:
     path: Path
     corpus_name: str
     key: str
+    rel: str  # the name documents and messages use (see readers.relative_name)
     size: int
     mtime_ns: int
     sha256: str = ""
@@ -98,7 +104,7 @@ class BuildSummary:
 def corpus_name(root: Path) -> str:
     """The name a corpus root is known by (its folder name, or the file's stem)."""
     resolved = root.resolve()
-    return resolved.name if resolved.is_dir() else resolved.stem
+    return path_text(resolved.name if resolved.is_dir() else resolved.stem)
 
 
 def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str]]]:
@@ -110,7 +116,7 @@ def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str
     for root in corpora:
         root = Path(root)
         if not root.exists():
-            problems.append({"file": str(root), "reason": "corpus path does not exist"})
+            problems.append({"file": path_text(root), "reason": "corpus path does not exist"})
             continue
         name = corpus_name(root)
         # Two roots with the same folder name (a/corpus, b/corpus) must not share file keys.
@@ -118,7 +124,10 @@ def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str
         while names.setdefault(name, root.resolve()) != root.resolve():
             name, n = f"{base}-{n}", n + 1
         for path in iter_corpus_files(root):
-            rel = path.name if path == root else path.relative_to(root).as_posix()
+            rel = relative_name(path, root)
+            if file_key(name, rel) in seen:
+                # A GBK-decoded name equal to a UTF-8 one: the escaped form keeps both.
+                rel = path_text(path.name if path == root else path.relative_to(root).as_posix(), escape=True)
             key = file_key(name, rel)
             if key in seen:
                 continue
@@ -128,7 +137,7 @@ def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str
             except OSError as exc:
                 problems.append({"file": key, "reason": f"cannot stat: {exc.strerror or exc}"})
                 continue
-            files.append(ScannedFile(root, path, name, key, st.st_size, st.st_mtime_ns))
+            files.append(ScannedFile(root, path, name, key, rel, st.st_size, st.st_mtime_ns))
     return files, problems
 
 
@@ -147,20 +156,43 @@ def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
 
 def _prepared(files: list[ScannedFile], workers: int) -> Iterator[tuple[ScannedFile, PreparedFile]]:
     """Run `prepare_file` over the files, in parallel worker processes when workers > 1."""
-    tasks = [(str(f.root), str(f.path), f.corpus_name) for f in files]
+    tasks = [(str(f.root), str(f.path), f.corpus_name, f.rel) for f in files]
     if workers <= 1 or len(tasks) <= 1:
         for f, task in zip(files, tasks):
             yield f, prepare_file(task)
         return
     get_analyzer()  # load the dictionaries once; forked workers inherit them
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
+    with ctx.Pool(workers, initializer=_worker_signals) as pool:
         try:
             for f, result in zip(files, pool.imap(prepare_file, tasks, chunksize=1)):
                 yield f, result
         except BaseException:
             pool.terminate()
             raise
+
+
+def _worker_signals() -> None:
+    """Workers leave interrupts to the parent, which stops them: no traceback from each worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while building, so the build directory and workers are cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: DocStore, next_num: int) -> tuple[int, int]:
@@ -252,6 +284,23 @@ def _copy_generation(src: Path, dst: Path) -> None:
                 shutil.copy2(item, target)
 
 
+def _previous_generation(location: IndexLocation) -> tuple[Path | None, dict[str, FileState], str]:
+    """The served generation an incremental build can start from and its files, or why it cannot."""
+    try:
+        opened = open_generation(location.current())
+    except IndexMissing:
+        return None, {}, "no previous index: full build"
+    except IndexOutdated as exc:  # IndexCorrupt included: a fresh generation repairs it
+        return None, {}, f"incremental not possible, full rebuild: {exc}"
+    try:
+        return opened.path, opened.store.files(), ""
+    except (sqlite3.Error, ValueError) as exc:
+        problem = f"{S.DOCSTORE} of {opened.path.name} is unreadable ({exc})"
+        return None, {}, f"incremental not possible, full rebuild: {location.corrupt(problem)}"
+    finally:
+        opened.store.close()
+
+
 def reindex(
     corpora: list[Path],
     index_dir: Path,
@@ -269,30 +318,19 @@ def reindex(
     workers = workers or min(2, os.cpu_count() or 1)
     show = sys.stderr.isatty() if progress is None else progress
     summary = BuildSummary(mode="incremental" if incremental else "full", index=str(index_dir))
-    with location.lock():
+    with _sigterm_interrupts(), location.lock():
         location.prune()
         files, problems = scan(corpora)
         summary.skipped.extend(problems)
         summary.files = len(files)
 
-        previous = location.current_or_none()
+        previous: Path | None = None
         known: dict[str, FileState] = {}
-        if incremental and previous is not None:
-            try:
-                S.Manifest.read(previous).check()
-                old = DocStore(previous / S.DOCSTORE, readonly=True)
-                known = old.files()
-                old.close()
-            except IndexOutdated as exc:
+        if incremental:
+            previous, known, why_full = _previous_generation(location)
+            if previous is None:
                 summary.mode = "full"
-                summary.notes.append(f"incremental not possible, full rebuild: {exc}")
-                previous = None
-        elif incremental:
-            summary.mode = "full"
-            summary.notes.append("no previous index: full build")
-            previous = None
-        else:
-            previous = None
+                summary.notes.append(why_full)
 
         _hash(files, known)
         if previous is not None:
@@ -349,6 +387,7 @@ def reindex(
                         summary.files_read += 1
                         summary.bytes_read += scanned.size
                     summary.skipped.extend(prepared.errors)
+                    summary.notes.extend(prepared.notes)
                     store.put_file(
                         FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, docs, prepared.errors)
                     )
@@ -364,7 +403,9 @@ def reindex(
             total_docs = store.count()
             store.close()
             if total_docs == 0:
-                raise NothingIndexed("no document could be read from " + ", ".join(str(c) for c in corpora))
+                raise NothingIndexed(
+                    "no document could be read from " + ", ".join(path_text(c) for c in corpora), summary.skipped
+                )
             if previous is not None:
                 summary.notes.append(
                     f"re-read {len(changed)} changed/added files, dropped {len(removed)} removed files; "
@@ -372,7 +413,7 @@ def reindex(
                 )
             S.Manifest.current(
                 time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                [str(Path(c).resolve()) for c in corpora],
+                [path_text(Path(c).resolve()) for c in corpora],
                 total_docs,
                 index.searcher().num_docs,
             ).write(build_dir)

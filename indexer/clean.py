@@ -51,6 +51,10 @@ _HEADING_START = re.compile(
     r"|#|[①-⑳]|[一二三四五六七八九十]是)"
 )
 _SENTENCE_PUNCT = re.compile(r"[，,。；;！!？?]")
+# Sentences of a line (each with its end mark), for taking a chrome phrase out of speech text.
+_SENTENCES = re.compile(r"[^。！？!?；;]*(?:[。！？!?；;]+[”」』]?|$)")
+_SENTENCE_END = re.compile(r"[。！？!?；;]")
+_MIN_KEPT_CJK = 6
 _TITLE_BREAKING_PUNCT = re.compile(r"[，,。；;！!？?：:]")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 # Runs of full-width spaces inside a line separate paragraphs in some collections.
@@ -214,11 +218,11 @@ class _ChromeRun:
             if not stripped:
                 continue
             found = self.match_line(stripped, head=True)
-            if found:
+            if found and _outside_chrome(stripped, found) is None:
                 self.fire(*found)
                 chrome.add(i)
-            elif _is_prose(stripped):
-                break
+            elif found or _is_prose(stripped):
+                break  # prose with a chrome phrase in it: drop_chrome keeps the prose
         if not chrome:
             return [], lines
         top = max(chrome) + 1
@@ -237,6 +241,10 @@ class _ChromeRun:
                 kept.append(line)
                 continue
             self.fire(*found)
+            rest = _outside_chrome(line.strip(), found)
+            if rest is not None:
+                kept.append(rest)
+                continue
             if found[0].scope == "tail":
                 for rest in lines[i + 1 :]:
                     later = self.match_line(rest.strip(), head=False)
@@ -285,6 +293,29 @@ class _ChromeRun:
                 joined = joined + "\n\n" + chunk if joined.endswith(tuple(SENTENCE_FINAL)) else _join(joined, chunk)
             return joined.split("\n") + lines[paragraphs[len(chunks) - 1] + 1 :]
         return lines
+
+
+def _outside_chrome(line: str, found: tuple[ChromePattern, re.Match[str]]) -> str | None:
+    """The line without the sentences the chrome matches touch, if what remains is speech text.
+
+    A line pattern drops a whole line, which is right for a footer line but loses the speech
+    when a one-line file has the footer glued on ("…推进双减工作。本网站备案号：京ICP备…号").
+    None when the rest is not substantive (the whole line is chrome).
+    """
+    pattern, match = found
+    if pattern.scope != "line":
+        return None
+    # The chrome runs from the first to the last match of the pattern (a disclaimer of several sentences).
+    first, last = match.start(), max(m.end() for m in pattern.regex.finditer(line))
+    kept, start = [], 0
+    for piece in _SENTENCES.findall(line):
+        end = start + len(piece)
+        if end <= first or start >= last:
+            kept.append(piece)
+        start = end
+    rest = "".join(kept).strip()
+    substantive = _SENTENCE_END.search(rest) and len(_CJK_CHAR.findall(rest)) >= _MIN_KEPT_CJK
+    return rest if substantive else None
 
 
 def _is_prose(line: str) -> bool:

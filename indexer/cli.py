@@ -1,19 +1,21 @@
-"""Command line of the write path: `parse`, `reindex`, `stats`.
+"""Command line of the write path: `parse`, `reindex`, `check`, `stats`.
 
 Exit codes: 0 done (files that could not be read are listed, not fatal); 1 nothing usable
-was produced; 2 wrong arguments; 3 another reindex holds the lock; 4 index missing/outdated.
+was produced; 2 wrong arguments; 3 another reindex holds the lock; 4 index missing, outdated or
+damaged (the message says what to run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 
-from indexer.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir
-from indexer.errors import IndexBusy, IndexMissing, IndexOutdated, NothingIndexed
+from indexer.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir, limits
+from indexer.errors import CorpusError, IndexBusy, IndexMissing, IndexOutdated, NothingIndexed
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_BUSY, EXIT_INDEX = 0, 1, 2, 3, 4
 
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: 2)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    c = sub.add_parser("check", help="verify an index (pointer, manifest, document store, segments, counts)")
+    c.add_argument("--index", type=Path, help=f"index directory (default ${ENV_INDEX} or ./var/index)")
+
     s = sub.add_parser("stats", help="counts per year, topic, kind and source")
     s.add_argument("--index", type=Path, help=f"index directory (default ${ENV_INDEX} or ./var/index)")
     s.add_argument("--json", action="store_true", help="print JSON")
@@ -45,11 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m indexer`."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "parse":
-            return _parse(args)
-        if args.command == "reindex":
-            return _reindex(args)
-        return _stats(args)
+        limits()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
+        return code
+    except BrokenPipeError:
+        # The reader of our output went away (`… | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except IndexBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -59,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the previous index is unchanged", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "parse":
+        return _parse(args)
+    if args.command == "reindex":
+        return _reindex(args)
+    if args.command == "check":
+        from indexer.check import check_index
+
+        print(check_index(args.index or default_index_dir()))
+        return EXIT_OK
+    return _stats(args)
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -71,7 +96,12 @@ def _parse(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     root = path.parent
     result = read_file(path, root)
-    docs = [parse_raw(raw, root.resolve().name or "corpus") for raw in result.documents]
+    docs = []
+    for raw in result.documents:
+        try:
+            docs.append(parse_raw(raw, root.resolve().name or "corpus"))
+        except CorpusError as error:
+            result.errors.append(error)
     errors = [f"{e.path}: {e.reason}" for e in result.errors]
     collection = path.suffix.lower() in {".jsonl", ".csv"}
     if args.json:
@@ -120,6 +150,8 @@ def _reindex(args: argparse.Namespace) -> int:
     try:
         summary = reindex(corpora, index_dir, args.incremental, True if args.progress else None, args.workers)
     except NothingIndexed as exc:
+        for item in exc.skipped:
+            print(f"skipped: {item['file']}: {item['reason']}", file=sys.stderr)
         print(f"error: {exc}; the previous index (if any) is unchanged", file=sys.stderr)
         return EXIT_NOTHING
     if args.json:

@@ -27,12 +27,23 @@ class IndexOutdated(EduSearchError):
     """The index was built with another schema or analyzer: it must be rebuilt."""
 
 
+class IndexCorrupt(IndexOutdated):
+    """The index is damaged (pointer, manifest, document store or segments): it must be rebuilt.
+
+    The message names the damage and the command that repairs it (see `indexer.check`).
+    """
+
+
 class IndexBusy(EduSearchError):
     """Another reindex holds the lock on this index directory."""
 
 
 class NothingIndexed(EduSearchError):
     """A reindex read no usable document at all; the previous index is left in place."""
+
+    def __init__(self, message: str, skipped: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = skipped or []  # {"file", "reason"} of every file that could not be used
 
 
 class QueryError(EduSearchError):

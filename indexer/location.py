@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import shlex
 import shutil
 import threading
 import time
@@ -22,11 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from indexer.errors import IndexBusy, IndexMissing
+from indexer.errors import IndexBusy, IndexCorrupt, IndexMissing
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
 KEEP_GENERATIONS = 2
+_MAX_POINTER_BYTES = 200  # CURRENT holds one generation name; anything longer is damage
 _HELD: set[Path] = set()  # lock files this process holds
 _HELD_GUARD = threading.Lock()  # the new one, and the previous one that running servers may still read
 
@@ -38,35 +41,56 @@ class IndexLocation:
         self.root = Path(root)
 
     def current(self) -> Path:
-        """The generation directory being served; IndexMissing when nothing was built yet."""
+        """The generation directory being served.
+
+        IndexMissing when nothing was built yet (or `root` is not a directory), IndexCorrupt
+        when CURRENT is unreadable or names no generation; both say what to run.
+        """
         try:
-            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+            with open(self.root / CURRENT, "rb") as fh:
+                raw = fh.read(_MAX_POINTER_BYTES + 1)
         except FileNotFoundError:
             raise IndexMissing(
-                f"no index at {self.root}: build it with `python -m indexer reindex --index {self.root}`"
+                f"no index at {self.root}: build it with `{repair_command(self.root)}`"
             ) from None
+        except NotADirectoryError:
+            raise IndexMissing(
+                f"{self.root} is a file, not an index directory: pass a directory with --index"
+            ) from None
+        except OSError as exc:
+            raise IndexMissing(f"cannot read {self.root / CURRENT} ({exc.strerror or exc})") from None
+        if len(raw) > _MAX_POINTER_BYTES:
+            raise self.corrupt(f"{CURRENT} is too long for a generation name ({_MAX_POINTER_BYTES}+ bytes)")
+        try:
+            name = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise self.corrupt(f"{CURRENT} is not text (invalid UTF-8)") from None
         path = self.root / name
-        if not name or "/" in name or not path.is_dir():
-            raise IndexMissing(f"{self.root / CURRENT} names a missing generation {name!r}: reindex needed")
+        if not name.startswith("gen-") or "/" in name or not path.is_dir():
+            raise self.corrupt(f"{CURRENT} names a missing generation {name[:80]!r}")
         return path
 
     def current_or_none(self) -> Path | None:
-        """Like `current`, but None instead of IndexMissing."""
+        """Like `current`, but None when there is no usable generation."""
         try:
             return self.current()
-        except IndexMissing:
+        except (IndexMissing, IndexCorrupt):
             return None
+
+    def corrupt(self, problem: str) -> IndexCorrupt:
+        """The error for a damaged index: what is wrong, and the command that rebuilds it."""
+        return IndexCorrupt(f"the index at {self.root} is damaged: {problem}; rebuild it with `{repair_command(self.root)}`")
 
     def pointer_stamp(self) -> int:
         """A cheap value that changes whenever a new generation is published (for readers to poll)."""
         try:
             return (self.root / CURRENT).stat().st_mtime_ns
-        except FileNotFoundError:
+        except OSError:
             return 0
 
     def new_build_dir(self) -> Path:
         """A fresh private directory for a build."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         path = self.root / f".build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         path.mkdir()
         return path
@@ -105,7 +129,7 @@ class IndexLocation:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the reindex lock; IndexBusy at once if another reindex holds it."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         key = (self.root / LOCK).resolve()
         with _HELD_GUARD:
             if key in _HELD:  # POSIX locks do not exclude the holding process itself
@@ -113,7 +137,12 @@ class IndexLocation:
                     f"another reindex of {self.root} is running (pid {os.getpid()}); wait for it to finish and try again"
                 )
             _HELD.add(key)
-        fh = open(self.root / LOCK, "a+", encoding="utf-8")
+        try:
+            fh = open(self.root / LOCK, "a+", encoding="utf-8")
+        except OSError as exc:
+            with _HELD_GUARD:
+                _HELD.discard(key)
+            raise self._unusable(exc) from None
         try:
             try:
                 # A POSIX record lock, not flock: forked worker processes do not inherit it, so a
@@ -136,6 +165,37 @@ class IndexLocation:
             fh.close()
             with _HELD_GUARD:
                 _HELD.discard(key)
+
+
+    def _make_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise self._unusable(PermissionError(errno.EACCES, "permission denied"))
+
+    def _unusable(self, exc: OSError) -> IndexMissing:
+        reason = "it is a file" if self.root.is_file() else (exc.strerror or str(exc)).lower()
+        return IndexMissing(f"cannot write an index to {self.root} ({reason}): pass a writable directory with --index")
+
+
+def repair_command(root: Path) -> str:
+    """The reindex command that rebuilds the index at `root` from the corpora it was built from.
+
+    The corpora come from the newest readable manifest.json; without one, the defaults apply.
+    """
+    command = ["python", "-m", "indexer", "reindex", "--index", str(root)]
+    for manifest in sorted(Path(root).glob("gen-*/manifest.json"), reverse=True):
+        try:
+            corpora = json.loads(manifest.read_text(encoding="utf-8"))["corpora"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(corpora, list) and all(isinstance(c, str) for c in corpora):
+            for corpus in corpora:
+                command += ["--corpus", corpus]
+            break
+    return shlex.join(command)
 
 
 def _alive(pid: int) -> bool:

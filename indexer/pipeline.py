@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from indexer.clean import clean_text
+from indexer.errors import CorpusError
 from indexer.metadata import extract_metadata
 from indexer.models import Document, RawDocument, Section
 from indexer.structure import split_sections
@@ -72,8 +73,14 @@ def split_long_sections(sections: list[Section], text: str) -> list[Section]:
 
 
 def parse_raw(raw: RawDocument, corpus_name: str) -> Document:
-    """Clean, extract metadata and structure, and tag topics."""
+    """Clean, extract metadata and structure, and tag topics.
+
+    Raises CorpusError when cleaning leaves no text (everything matched a chrome pattern).
+    """
     cleaned = clean_text(raw.text, raw.fmt)
+    if not cleaned.text.strip():
+        removed = ", ".join(cleaned.removed) or "whitespace only"
+        raise CorpusError(raw.source_file, f"no text left after removing page chrome ({removed})")
     meta = extract_metadata(raw, cleaned)
     sections = split_long_sections(split_sections(cleaned.text, raw.fmt, meta.doc_kind), cleaned.text)
     assign_topics(sections)

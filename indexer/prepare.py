@@ -14,6 +14,7 @@ from pathlib import Path
 
 from indexer import dedup
 from indexer.analysis import get_analyzer
+from indexer.errors import CorpusError
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
@@ -53,6 +54,7 @@ class PreparedFile:
     file_key: str
     docs: list[PreparedDoc] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}
+    notes: list[str] = field(default_factory=list)  # e.g. a long document split into parts
 
 
 def file_key(corpus_name: str, relpath: str) -> str:
@@ -114,18 +116,20 @@ def analyse_document(doc: Document) -> PreparedDoc:
     return PreparedDoc(doc, title_terms, title_chars, sections, signature, dedup_seconds, topics=doc.topics)
 
 
-def prepare_file(task: tuple[str, str, str]) -> PreparedFile:
-    """Worker entry point: (corpus root, file path, corpus name) -> analysed documents or errors."""
-    root, path, corpus_name = task
+def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:
+    """Worker entry point: (corpus root, file path, corpus name, relative name) -> analysed documents or errors."""
+    root, path, corpus_name, rel = task
     root_path, file_path = Path(root), Path(path)
-    rel = file_path.name if root_path == file_path else file_path.relative_to(root_path).as_posix()
     result = PreparedFile(file_key(corpus_name, rel))
-    read = read_file(file_path, root_path)
+    read = read_file(file_path, root_path, rel)
     result.errors.extend({"file": e.path, "reason": e.reason} for e in read.errors)
+    result.notes.extend(read.notes)
     for raw in read.documents:
         try:
             doc = parse_raw(raw, corpus_name)
             result.docs.append(analyse_document(doc))
+        except CorpusError as exc:
+            result.errors.append({"file": exc.path, "reason": exc.reason})
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the corpus
             result.errors.append(
                 {"file": raw.source_file, "reason": f"could not be parsed ({type(exc).__name__}: {exc})"}

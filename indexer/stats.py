@@ -8,6 +8,7 @@ from typing import Any
 import tantivy
 
 from indexer import schema as S
+from indexer.check import open_generation
 from indexer.counting import count_documents, facet_counts
 from indexer.location import IndexLocation
 
@@ -23,9 +24,10 @@ _FACETS = {
 
 def index_stats(index_dir: Path) -> dict[str, Any]:
     """Documents and sections per facet value, most frequent first (years in order)."""
-    generation = IndexLocation(index_dir).current()
-    S.Manifest.read(generation).check()
-    searcher = S.open_tantivy(generation).searcher()
+    opened = open_generation(IndexLocation(index_dir).current())
+    opened.store.close()
+    generation = opened.path
+    searcher = opened.index.searcher()
     counts = facet_counts(searcher, tantivy.Query.all_query(), _FACETS, size=10000)
     out: dict[str, Any] = {
         "generation": generation.name,

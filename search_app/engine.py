@@ -19,7 +19,7 @@ import tantivy
 
 from indexer import schema as S
 from indexer.counting import count_documents, facet_counts
-from indexer.docstore import DocStore
+from indexer.check import open_generation
 from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from indexer.models import SECTION_KINDS
@@ -86,11 +86,11 @@ class _Generation:
     """One opened index generation: tantivy index, document store, compiler."""
 
     def __init__(self, path: Path) -> None:
-        S.Manifest.read(path).check()
+        opened = open_generation(path)  # IndexCorrupt (→ 503 with the repair command) if damaged
         self.path = path
-        self.index = S.open_tantivy(path)
+        self.index = opened.index
         self.schema = self.index.schema
-        self.store = DocStore(path / S.DOCSTORE, readonly=True)
+        self.store = opened.store
         self.store_lock = threading.Lock()
         self.compiler = QueryCompiler(self.schema)
         self._year_totals: dict[tuple, dict[int, int]] = {}

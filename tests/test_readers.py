@@ -178,7 +178,7 @@ def test_markdown_without_heading_has_no_title(tmp_path: Path) -> None:
 
 
 def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(text_reader, "MAX_FILE_BYTES", 10)
+    monkeypatch.setenv("EDU_SEARCH_MAX_FILE_MB", "0.00001")  # about 10 bytes
     error = read_error(write(tmp_path / "big.txt", SPEECH))
     assert error.reason.startswith("file too large")
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from indexer.config import ENV_MAX_DOC_CHARS, limits
 from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers import csv, docx, html, jsonl, pdf, text
@@ -37,6 +39,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 _SKIPPED_NAMES = frozenset({"readme.md", "readme.txt", "readme.markdown"})
 # Beyond this many bad records of one collection, the rest are only counted.
 MAX_RECORD_ERRORS = 50
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -45,31 +48,64 @@ class ReadResult:
 
     documents: list[RawDocument] = field(default_factory=list)
     errors: list[CorpusError] = field(default_factory=list)  # file-level, or one per bad record
+    notes: list[str] = field(default_factory=list)  # what was done to keep a document (split into parts)
 
 
-def _relative_name(path: Path, root: Path) -> str:
-    """`path` relative to `root` in posix form; the file name when `root` is the file itself."""
+def relative_name(path: Path, root: Path) -> str:
+    """`path` relative to `root` in posix form (the file name when `root` is the file itself), as text."""
     if path == root:
-        return path.name
+        return path_text(path.name)
     try:
-        return path.relative_to(root).as_posix()
+        return path_text(path.relative_to(root).as_posix())
     except ValueError:
         try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
+            return path_text(path.resolve().relative_to(root.resolve()).as_posix())
         except (ValueError, OSError):
-            return path.as_posix()
+            return path_text(path.as_posix())
 
 
-def read_file(path: Path, root: Path) -> ReadResult:
+def path_text(path: str | Path, escape: bool = False) -> str:
+    """A path as printable, storable text: names that are not valid UTF-8 are decoded.
+
+    The OS hands such names over with surrogate escapes, which cannot be written to SQLite,
+    JSON or a terminal. They are mostly GBK names from Windows zip tools, so a component is
+    decoded as GB18030 when it is valid GB18030, else (or with `escape`) its bad bytes are
+    shown as \\xNN. The file itself is always opened by its original path.
+    """
+    text = str(path)
+    if not _SURROGATE.search(text):
+        return text
+    parts = []
+    for part in text.split("/"):
+        if _SURROGATE.search(part):
+            raw = os.fsencode(part)
+            try:
+                part = raw.decode("utf-8" if escape else "gb18030")
+            except UnicodeDecodeError:
+                part = raw.decode("utf-8", "backslashreplace")
+        parts.append(part)
+    return "/".join(parts)
+
+
+def read_file(path: Path, root: Path, rel: str | None = None) -> ReadResult:
     """Read one corpus file. Never raises: every failure becomes a CorpusError in `errors`.
 
-    `source_file` of each document is the path relative to `root` (posix form; the file
-    name when `root` is the file itself), with "#N" appended for the records of a
-    .jsonl/.csv collection.
+    `source_file` of each document is `rel`, by default the path relative to `root` (see
+    `relative_name`), with "#N" appended for the records of a .jsonl/.csv collection. NUL
+    characters are dropped and lone surrogates replaced by U+FFFD (with a warning); a
+    document longer than the configured limit is split into parts (see `split_long`).
     """
-    rel = _relative_name(path, root)
+    rel = rel or relative_name(path, root)
     try:
-        return _read(path, rel)
+        result = _read(path, rel)
+        documents = []
+        for doc in result.documents:
+            parts = split_long(_sanitised(doc))
+            if len(parts) > 1:
+                result.notes.append(f"{doc.source_file}: {len(doc.text)} characters, indexed as {len(parts)} parts")
+            documents.extend(parts)
+        result.documents = documents
+        return result
     except CorpusError as error:
         return ReadResult(errors=[error])
     except FileNotFoundError:
@@ -109,6 +145,56 @@ def _read(path: Path, rel: str) -> ReadResult:
             CorpusError(rel, f"{hidden} more bad records not listed")
         ]
     return ReadResult(documents=list(documents), errors=list(errors))
+
+
+def _sanitised(doc: RawDocument) -> RawDocument:
+    """The document without NUL characters and lone surrogates, which nothing downstream can store."""
+    for name in ("text", "title", "url", "source", "date"):
+        value = getattr(doc, name)
+        if not isinstance(value, str):
+            continue
+        cleaned = value.replace("\x00", "")
+        if _SURROGATE.search(cleaned):
+            cleaned = _SURROGATE.sub("\ufffd", cleaned)
+            doc.warnings.append(f"invalid characters (lone UTF-16 surrogates) in the {name} replaced by U+FFFD")
+        setattr(doc, name, cleaned)
+    return doc
+
+
+def split_long(doc: RawDocument, max_chars: int | None = None) -> list[RawDocument]:
+    """A document longer than `max_chars` (default: the configured limit) as parts cut at paragraph ends.
+
+    Each part is a document of its own ("<source_file>#part<N>"), with a warning naming the
+    part; when no paragraph end lies in the second half of a part, it is cut at a sentence
+    end, else at the limit. Nothing is dropped.
+    """
+    max_chars = max_chars or limits().max_doc_chars
+    text = doc.text
+    if len(text) <= max_chars:
+        return [doc]
+    bounds, start = [], 0
+    while len(text) - start > max_chars:
+        limit = start + max_chars
+        cut = text.rfind("\n", start + max_chars // 2, limit) + 1
+        if cut <= start:
+            cut = text.rfind("。", start + max_chars // 2, limit) + 1
+        if cut <= start:
+            cut = limit
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, len(text)))
+    parts = []
+    for n, (begin, end) in enumerate(bounds, start=1):
+        note = (
+            f"document longer than {max_chars} characters (${ENV_MAX_DOC_CHARS}): "
+            f"indexed as {len(bounds)} parts, this is part {n}"
+        )
+        title = f"{doc.title}（{n}/{len(bounds)}）" if doc.title else None
+        parts.append(
+            replace(doc, text=text[begin:end], source_file=f"{doc.source_file}#part{n}", title=title,
+                    warnings=[*doc.warnings, note])
+        )
+    return parts
 
 
 def iter_corpus_files(root: Path) -> Iterator[Path]:

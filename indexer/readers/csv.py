@@ -22,7 +22,7 @@ COLUMNS = {
 }
 _DELIMITERS = (",", "\t", ";", "|")
 # Whole speeches sit in one field: the default 128 KiB limit is too small. Files are
-# capped at 200 MB by read_bytes, so a 2 GiB field limit never truncates.
+# capped by read_bytes ($EDU_SEARCH_MAX_FILE_MB, far below 2 GiB), so this limit never truncates.
 _FIELD_SIZE_LIMIT = 2**31 - 1
 
 

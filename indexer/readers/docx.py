@@ -14,7 +14,7 @@ from docx.table import Table
 
 from indexer.errors import CorpusError
 from indexer.models import RawDocument
-from indexer.readers.text import binary_kind, read_bytes
+from indexer.readers.text import binary_kind, check_size, read_bytes
 
 _OLD_WORD = "old binary Office document (.doc/.xls)"
 
@@ -33,6 +33,7 @@ def read(path: Path, rel: str) -> RawDocument:
     if binary_kind(data) == _OLD_WORD:
         raise CorpusError(rel, "old binary Word .doc format, not .docx; save it as .docx")
     try:
+        _check_inflated_sizes(data, rel)
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, OpcError, KeyError, EOFError, zlib.error):
         # python-docx reports a non-zip as PackageNotFoundError, a zip without
@@ -52,6 +53,19 @@ def read(path: Path, rel: str) -> RawDocument:
         raise CorpusError(rel, "no text (the document is empty or only has images)")
     title = (document.core_properties.title or "").strip() or None
     return RawDocument(text=text, source_file=rel, fmt="docx", title=title)
+
+
+def _check_inflated_sizes(data: bytes, rel: str) -> None:
+    """Refuse a zip bomb before python-docx inflates it: every member, and their total, is capped.
+
+    The declared sizes can be trusted as a bound: zipfile never returns more than a member's
+    declared size (and fails its CRC check if the data was longer).
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    for member in members:
+        check_size(member.file_size, rel, f"archive member {member.filename} (decompressed)", member=True)
+    check_size(sum(m.file_size for m in members), rel, "decompressed archive")
 
 
 def _table_lines(table: Table) -> list[str]:

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import charset_normalizer
 
+from indexer.config import ENV_MAX_FILE_MB, ENV_MAX_MEMBER_MB, limits
 from indexer.errors import CorpusError
 from indexer.models import RawDocument
-
-MAX_FILE_BYTES = 200 * 1024 * 1024
 
 # Signatures of binary formats that end up with a text suffix (renamed or mis-saved files).
 _MAGIC = (
@@ -57,24 +56,35 @@ _NOT_TEXT = re.compile(
 _MIN_TEXT_SCORE = 0.9
 _SCORE_SAMPLE_CHARS = 200_000
 _MIN_VALID_PER_DAMAGED = 20
+# More NUL bytes than this share (and not UTF-16) means binary content, not stray NULs.
+_MAX_STRAY_NUL_SHARE = 0.01
 
 _HTML_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$\n?", re.MULTILINE)
 _MD_TITLE = re.compile(r"#[ \t]+(.+?)[ \t#]*$")
 
 
 def read_bytes(path: Path, rel: str) -> bytes:
-    """Read a whole file once, refusing directories and files over `MAX_FILE_BYTES`."""
+    """Read a whole file once, refusing directories and files over the configured size limit."""
     info = path.stat()
     if stat.S_ISDIR(info.st_mode):
         raise CorpusError(rel, "is a directory, not a file")
-    if info.st_size > MAX_FILE_BYTES:
-        raise CorpusError(
-            rel,
-            f"file too large ({info.st_size / 2**20:.0f} MB; the limit is "
-            f"{MAX_FILE_BYTES // 2**20} MB)",
-        )
+    check_size(info.st_size, rel, "file")
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def check_size(size: int, rel: str, what: str, member: bool = False) -> None:
+    """Raise CorpusError when `size` bytes exceed the per-file (or per-archive-member) limit."""
+    config = limits()
+    limit, variable = (
+        (config.max_member_bytes, ENV_MAX_MEMBER_MB) if member else (config.max_file_bytes, ENV_MAX_FILE_MB)
+    )
+    if size > limit:
+        raise CorpusError(
+            rel,
+            f"{what} too large ({size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB, "
+            f"set by ${variable})",
+        )
 
 
 def binary_kind(data: bytes) -> str | None:
@@ -154,12 +164,15 @@ def _decode(data: bytes, rel: str) -> str | None:
                 return text
             return None  # a stray BOM-like start: let the guessing decide
     if b"\x00" in data[:65536]:
-        # Text in UTF-8 or GB18030 never contains NUL; BOM-less ASCII-heavy UTF-16 does.
+        # BOM-less UTF-16 has NUL bytes (in every ASCII character); so may a UTF-8 or GB18030
+        # file with a stray one, which is dropped: it must not cost the whole file.
         for encoding in _utf16_order(data):
             text = _strict(data, encoding)
             if text is not None and text_score(text) >= _MIN_TEXT_SCORE:
                 return text
-        raise CorpusError(rel, "binary file (contains NUL bytes and is not UTF-16 text), not text")
+        if data.count(0) > len(data) * _MAX_STRAY_NUL_SHARE:
+            raise CorpusError(rel, "binary file (contains NUL bytes and is not UTF-16 text), not text")
+    data = data.replace(b"\x00", b"")
     text = _strict(data, "utf-8")
     if text is None:
         return None

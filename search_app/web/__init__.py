@@ -15,7 +15,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.config import default_index_dir
-from indexer.errors import IndexMissing, IndexOutdated, QueryError
+from indexer.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
+from indexer.location import repair_command
 from search_app.engine import SearchEngine
 from search_app.web import api, pages
 from search_app.web.state import SearchState, reindex_command
@@ -105,6 +106,18 @@ def _register_errors(app: Flask) -> None:
             f"索引是用旧版本的程序建立的，需要重建（{index_dir}）。",
             "在项目目录下运行下面的命令重建索引，完成后刷新本页即可（无需重启服务）：",
             reindex_command(index_dir),
+            str(exc),
+        )
+
+    @app.errorhandler(IndexCorrupt)
+    def index_corrupt(exc: IndexCorrupt) -> tuple[Any, int]:
+        # One line, no traceback: a damaged index fails every request until it is rebuilt.
+        app.logger.warning("index damaged: %s", exc)
+        return _error(
+            503,
+            "检索索引已损坏，需要重建。",
+            "在项目目录下运行下面的命令重建索引，完成后刷新本页即可（无需重启服务）：",
+            repair_command(index_dir),
             str(exc),
         )
 
