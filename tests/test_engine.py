@@ -29,8 +29,8 @@ from search_app.engine import SearchEngine, SearchRequest
 from search_app.query import parse_query
 
 REPO = Path(__file__).resolve().parents[1]
-SEARCH_KEYS = {"query", "expanded", "total_docs", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"}
-HIT_KEYS = {"doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections"}
+SEARCH_KEYS = {"query", "expanded", "total_docs", "total_matched", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"}
+HIT_KEYS = {"doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections", "versions"}
 SECTION_KEYS = {"section_id", "heading", "kind", "topics", "snippet_html"}
 FACET_NAMES = {"year", "topic", "section", "doc_kind", "source"}
 FACET_KEYS = {"value", "count", "selected"}

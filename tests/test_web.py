@@ -21,8 +21,8 @@ from search_app.web.state import engine_errors
 REPO = Path(__file__).resolve().parents[1]
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
-SEARCH_KEYS = ["query", "expanded", "total_docs", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"]
-HIT_KEYS = ["doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections"]
+SEARCH_KEYS = ["query", "expanded", "total_docs", "total_matched", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"]
+HIT_KEYS = ["doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections", "versions"]
 SECTION_KEYS = ["section_id", "heading", "kind", "topics", "snippet_html"]
 
 
