@@ -325,7 +325,7 @@ def test_unreadable_files_are_reported_and_not_retried_when_unchanged(tmp_path: 
     read: list[str] = []
     prepare = indexer.build.prepare_file
 
-    def recording_prepare(task: tuple[str, str, str]) -> indexer.build.PreparedFile:
+    def recording_prepare(task: tuple[str, str, str, str]) -> indexer.build.PreparedFile:
         read.append(Path(task[1]).name)
         return prepare(task)
 
