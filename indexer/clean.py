@@ -457,7 +457,8 @@ def _normalise_whitespace(lines: list[str], markdown: bool) -> str:
     out: list[str] = []
     for line in lines:
         if markdown:
-            # Leading spaces can be Markdown syntax (nested lists, code).
+            # The Markdown reader gives one paragraph, list item or heading per line, already
+            # trimmed: there are no hard wraps to undo.
             out.append(line.rstrip() if line.strip() else "")
             continue
         # Leading spaces are paragraph indentation, meaningless once lines are paragraphs.

@@ -17,6 +17,15 @@ DOC_KINDS = ("讲话", "工作要点", "工作报告", "法规", "新闻", "其�
 
 
 @dataclass
+class SourceHeading:
+    """A heading the source format marks explicitly (a Markdown '#' line), in document order."""
+
+    level: int  # number of '#' minus one: 0 is the document title
+    title: str  # the heading line as it appears in the reader's text
+    url: str | None = None  # the section's original page (a "查看原文" link below it)
+
+
+@dataclass
 class RawDocument:
     """What a reader extracts from one file, or from one record of a .jsonl/.csv collection.
 
@@ -34,6 +43,7 @@ class RawDocument:
     url: str | None = None
     source: str | None = None
     warnings: list[str] = field(default_factory=list)
+    outline: list[SourceHeading] = field(default_factory=list)  # Markdown headings, else empty
 
 
 @dataclass
@@ -54,6 +64,7 @@ class Section:
     end: int
     topics: list[str] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
+    url: str | None = None  # the section's original page (http/https), when the source links it
     topic_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # why: see indexer.topics
 
 

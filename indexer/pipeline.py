@@ -82,7 +82,7 @@ def parse_raw(raw: RawDocument, corpus_name: str) -> Document:
         removed = ", ".join(cleaned.removed) or "whitespace only"
         raise CorpusError(raw.source_file, f"no text left after removing page chrome ({removed})")
     meta = extract_metadata(raw, cleaned)
-    sections = split_long_sections(split_sections(cleaned.text, raw.fmt, meta.doc_kind), cleaned.text)
+    sections = split_long_sections(split_sections(cleaned.text, raw.fmt, meta.doc_kind, raw.outline), cleaned.text)
     assign_topics(sections)
     return Document(
         doc_id=make_doc_id(corpus_name, raw.source_file),

@@ -86,6 +86,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
             "heading": section.heading,
             "level": section.level,
             "path": section.path,
+            "url": section.url,
             "kind": section.kind,
             "topics": section.topics,
             "start": section.start,

@@ -24,7 +24,7 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from indexer.models import KIND_OTHER, SECTION_KINDS, Section
+from indexer.models import KIND_OTHER, SECTION_KINDS, Section, SourceHeading
 
 HEADINGS_PATH = Path(__file__).with_name("data") / "headings.toml"
 
@@ -41,6 +41,8 @@ _GLUED_ITEM_RE = r"(?<=[\u4e00-\u9fff”])1(?=[ \t]*[,，.．]?[\u4e00-\u9fff])"
 _GLUED_START = re.compile(rf"(?<![0-9])(?:19|20)[0-9]{{2}}年|{_GLUED_ITEM_RE}")
 _GLUED_ITEM = re.compile(_GLUED_ITEM_RE)
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+# Heading lines are matched with their text, whatever cleaning did to spaces.
+_IGNORED_IN_MATCH = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class _Heading:
     start: int
     level: int
     title: str
+    url: str | None = None
 
 
 def _lookahead_any(regexes: list[str]) -> str:
@@ -164,11 +167,14 @@ class _Found(NamedTuple):
 class _Scanner:
     """Walks the candidate positions in order, keeping the numbering state of each level."""
 
-    def __init__(self, text: str, g: _Grammar, markdown: bool, law: bool) -> None:
+    def __init__(
+        self, text: str, g: _Grammar, markdown: bool, law: bool, outline: dict[int, SourceHeading]
+    ) -> None:
         self.text = text
         self.g = g
         self.markdown = markdown
         self.law = law
+        self.outline = outline  # line start -> the Markdown heading on that line
         self.last = {1: 0, 2: 0, 3: 0}  # last number taken per numbered level, under the current parent
         self.seen_part = False  # a 第X编 pushes 章/节 one level down
         self.md_level = 0  # level of the latest Markdown heading: numbered marks nest below it
@@ -178,15 +184,24 @@ class _Scanner:
     def scan(self) -> list[_Heading]:
         """All accepted headings, in document order."""
         g, text = self.g, self.text
-        candidates = [(m.end(), False) for m in g.line_start.finditer(text)]
+        starts = {m.end() for m in g.line_start.finditer(text)} | set(self.outline)
+        candidates = [(pos, False) for pos in starts]
         if not self.law:
             candidates += [(m.end(), True) for m in g.midline.finditer(text)]
-            candidates.sort()
+        candidates.sort()
         headings: list[_Heading] = []
         for pos, midline in candidates:
             line_end = text.find("\n", pos)
             if line_end < 0:
                 line_end = len(text)
+            source = None if midline else self.outline.get(pos)
+            if source is not None:
+                # A Markdown heading: numbered marks below it nest one level deeper.
+                self.md_level = self.outer_level = source.level
+                self.last = {1: 0, 2: 0, 3: 0}
+                headings.append(_Heading(pos, source.level, text[pos:line_end].strip(), source.url))
+                self.heading_line_end = line_end
+                continue
             matched = self._match(pos, line_end, midline)
             if matched is None:
                 continue
@@ -242,13 +257,6 @@ class _Scanner:
         return _Heading(pos, 3, line[: end_m.end()])
 
     # -- rules, named as in headings.toml -------------------------------------------------
-
-    def _rule_markdown(self, rule: _Rule, m: re.Match[str], pos: int, line_end: int, midline: bool) -> _Found | None:
-        if not self.markdown:
-            return None
-        hashes = m.group("hashes")
-        self.md_level = len(hashes) - 1
-        return _Found(self.md_level, self.text[pos + len(hashes) : line_end].strip())
 
     def _rule_division(self, rule: _Rule, m: re.Match[str], pos: int, line_end: int, midline: bool) -> _Found | None:
         line = self.text[pos:line_end].rstrip()
@@ -401,7 +409,32 @@ def _kind(heading: str, parent_kind: str, g: _Grammar) -> str:
     return best[1] if best is not None else parent_kind
 
 
-def split_sections(text: str, fmt: str = "txt", doc_kind: str | None = None) -> list[Section]:
+def _locate(text: str, outline: list[SourceHeading]) -> dict[int, SourceHeading]:
+    """The line start of each Markdown heading in `text`, matched in order by the line's text.
+
+    A heading whose line is not found (cleaning dropped it, or the document was split
+    into parts) is skipped; the next ones are still found.
+    """
+    wanted: dict[str, list[int]] = {}
+    for i, heading in enumerate(outline):
+        wanted.setdefault(_IGNORED_IN_MATCH.sub("", heading.title), []).append(i)
+    found: dict[int, SourceHeading] = {}
+    following = 0  # index of the first heading not yet found or skipped
+    pos = 0
+    for line in text.split("\n"):
+        indices = wanted.get(_IGNORED_IN_MATCH.sub("", line)) if line else None
+        if indices:
+            index = next((i for i in indices if i >= following), None)
+            if index is not None:
+                found[pos] = outline[index]
+                following = index + 1
+        pos += len(line) + 1
+    return found
+
+
+def split_sections(
+    text: str, fmt: str = "txt", doc_kind: str | None = None, outline: list[SourceHeading] | None = None
+) -> list[Section]:
     """Split cleaned text into flat sections, one per heading, in document order.
 
     The sections cover the whole text without overlap: each starts at its heading (the
@@ -412,14 +445,16 @@ def split_sections(text: str, fmt: str = "txt", doc_kind: str | None = None) -> 
     the headings of the enclosing sections (level 0 excluded), ``kind`` comes from heading
     cues or is inherited (see ``indexer/data/headings.toml``); topics are left empty.
 
-    ``fmt == "md"`` enables Markdown headings ('#' is the title, level 0) and disables
-    Arabic items. ``doc_kind`` picks the default kind (工作要点 -> 部署任务); laws
+    ``outline`` lists the Markdown headings the reader found (the text holds their lines
+    without '#'): each starts a section of its level ('#' is the title, level 0).
+    ``fmt == "md"`` disables Arabic items. ``doc_kind`` picks the default kind (工作要点 -> 部署任务); laws
     (doc_kind 法规, or any text with a few lines starting 第X条) only use 编/章/节/条 and
     Markdown headings, and like news their sections are all 其他.
     """
     g = _grammar()
     law = _is_law(text, g, doc_kind)
-    headings = _Scanner(text, g, markdown=fmt == "md", law=law).scan()
+    located = _locate(text, outline) if outline else {}
+    headings = _Scanner(text, g, markdown=fmt == "md", law=law, outline=located).scan()
     if not headings or text[: headings[0].start].strip():
         headings.insert(0, _Heading(0, 0, ""))
     else:
@@ -444,6 +479,7 @@ def split_sections(text: str, fmt: str = "txt", doc_kind: str | None = None) -> 
                 start=h.start,
                 end=end,
                 path=[heading for level, heading, _ in stack if level > 0],
+                url=h.url,
             )
         )
         stack.append((h.level, h.title, kind))

@@ -166,9 +166,9 @@ def test_markdown_title_headings_and_comment_marker(tmp_path: Path) -> None:
     document = read_one(write(tmp_path / "law.md", source))
     assert document.fmt == "md"
     assert document.title == "教育督导条例"
-    assert "<!--" not in document.text
-    assert "## 第一章 总则\n" in document.text
-    assert document.text.startswith("# 教育督导条例\n")
+    # Headings are plain lines of the text, listed in the outline; the comment is gone.
+    assert document.text == "教育督导条例\n\n2012年9月9日公布\n\n第一章 总则\n\n第一条 为了……"
+    assert [(h.level, h.title) for h in document.outline] == [(0, "教育督导条例"), (1, "第一章 总则")]
 
 
 def test_markdown_without_heading_has_no_title(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from indexer.clean import clean_text
 from indexer.models import KIND_OTHER, KIND_PROBLEMS, KIND_REVIEW, KIND_TASKS, Section
+from indexer.readers.markdown import markdown_document
 from indexer.structure import split_sections
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +71,13 @@ def outline(sections: list[Section], level: int) -> list[str]:
 
 def by_heading(sections: list[Section], prefix: str) -> Section:
     return next(s for s in sections if s.heading.startswith(prefix))
+
+
+def markdown_sections(source: str, doc_kind: str | None = None) -> tuple[str, list[Section]]:
+    """(cleaned text, sections) of Markdown source, as the indexer reads, cleans and splits it."""
+    raw = markdown_document(source, "doc.md")
+    text = clean_text(raw.text, raw.fmt).text
+    return text, split_sections(text, raw.fmt, doc_kind, raw.outline)
 
 
 # -- seed 001: a work plan, hard-wrapped lines -----------------------------------------------
@@ -329,8 +338,8 @@ def test_mid_line_headings_need_a_sentence_end_and_the_next_number() -> None:
 
 
 def test_markdown_levels_and_nested_numbering() -> None:
-    text = "# 2024年工作要点\n\n导语。\n\n## 一、重点任务\n\n正文。\n\n### 学前教育\n\n（一）扩大普惠\n\n正文。\n1. 列表项\n"
-    sections = split_sections(text, "md")
+    source = "# 2024年工作要点\n\n导语。\n\n## 一、重点任务\n\n正文。\n\n### 学前教育\n\n（一）扩大普惠\n\n正文。\n1. 列表项\n"
+    text, sections = markdown_sections(source)
     check_cover(text, sections)
     assert [(s.heading, s.level) for s in sections] == [
         ("2024年工作要点", 0),
@@ -414,8 +423,8 @@ def test_every_modern_gov_report_has_level1_sections() -> None:
 @needs_shared
 def test_law_chapters_and_articles() -> None:
     path = next((CORPORA / "laws").rglob("义务教育法(2018-12-29).md"))
-    text = path.read_text(encoding="utf-8")
-    sections = split_sections(text, "md", "法规")
+    source = path.read_text(encoding="utf-8")
+    text, sections = markdown_sections(source, "法规")
     check_cover(text, sections)
     assert sections[0].heading == "中华人民共和国义务教育法" and sections[0].level == 0
     chapters = outline(sections, 1)
@@ -426,19 +435,27 @@ def test_law_chapters_and_articles() -> None:
     assert by_heading(sections, "第一条").path == ["第一章 总则"]
     assert {s.kind for s in sections} == {KIND_OTHER}
     # Without the document kind, the articles alone make it read as a law.
-    assert outline(split_sections(text, "md"), 3) == articles
+    assert outline(markdown_sections(source)[1], 3) == articles
+    # The header (adoption and amendment dates) stays readable text of the title section.
+    assert sections[0].text.split("\n\n")[1] == "1986年4月12日 第六届全国人民代表大会第四次会议通过"
 
 
 @pytest.mark.shared
 @needs_shared
 def test_news_day_one_level2_section_per_story() -> None:
     path = CORPORA / "xinwenlianbo" / "news" / "20230201.md"
-    text = path.read_text(encoding="utf-8")
-    sections = split_sections(text, "md", "新闻")
+    source = path.read_text(encoding="utf-8")
+    text, sections = markdown_sections(source, "新闻")
     check_cover(text, sections)
     stories = [s for s in sections if s.level == 2]
-    assert len(stories) == len(re.findall(r"^### ", text, re.MULTILINE)) == 11
-    assert all(s.path == ["详细新闻"] for s in stories)
-    assert outline(sections, 1) == ["新闻摘要", "详细新闻"]
+    assert len(stories) == len(re.findall(r"^### ", source, re.MULTILINE)) == 11
+    assert stories[0].heading == "习近平在中共中央政治局第二次集体学习时强调 加快构建新发展格局 增强发展的安全性主动权"
+    # Each story links its page on tv.cctv.com; the link is not part of the text.
+    assert all(s.url and s.url.startswith("https://tv.cctv.com/2023/02/01/") for s in stories)
+    assert "查看原文" not in text
+    # The 新闻摘要 list (every headline again) and the "详细新闻" grouping line are left out.
+    assert [(s.level, s.heading) for s in sections[:1]] == [(0, "《新闻联播》 (20230201)")]
+    assert all(s.path == [] for s in stories) and outline(sections, 1) == []
+    assert text.count(stories[1].heading) == 1
     # A numbered list inside a story nests below the story.
     assert {s.level for s in sections if s.heading.startswith("（")} == {4}

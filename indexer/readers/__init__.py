@@ -17,15 +17,15 @@ from pathlib import Path
 from indexer.config import ENV_MAX_DOC_CHARS, limits
 from indexer.errors import CorpusError
 from indexer.models import RawDocument
-from indexer.readers import csv, docx, html, jsonl, pdf, text
+from indexer.readers import csv, docx, html, jsonl, markdown, pdf, text
 
 _Reader = Callable[[Path, str], RawDocument | tuple[list[RawDocument], list[CorpusError]]]
 # Single-document readers return a RawDocument, collection readers (documents, record
 # errors); all raise CorpusError for file-level failures.
 _READERS: dict[str, _Reader] = {
     ".txt": text.read,
-    ".md": text.read,
-    ".markdown": text.read,
+    ".md": markdown.read,
+    ".markdown": markdown.read,
     ".html": html.read,
     ".htm": html.read,
     ".docx": docx.read,

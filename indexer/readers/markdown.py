@@ -1,0 +1,242 @@
+"""Markdown files: parsed with markdown-it-py into plain text and an outline of headings.
+
+The text keeps what a reader sees: heading lines without their '#', paragraphs, list items
+with their numbers ("1. …"), table rows (cells separated by an ideographic space), link
+and image texts. HTML inside the Markdown (新闻联播's `<p><strong>…</strong><br></p>`) is
+reduced to its text by lxml, one line per block element; comments (`<!-- INFO END -->`)
+and Markdown syntax are dropped. The headings go to `RawDocument.outline`, for the
+structure parser; `indexer/data/markdown.toml` names the links to an original page (kept
+as URLs, not text) and the sections or heading lines left out.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import lxml.etree
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from indexer.errors import CorpusError
+from indexer.models import RawDocument, SourceHeading
+from indexer.readers.html import _BLOCK_TAGS
+from indexer.readers.text import decode_bytes, read_bytes
+
+RULES_PATH = Path(__file__).parents[1] / "data" / "markdown.toml"
+
+_CELL_SEPARATOR = "\u3000"
+_BR_TAG = re.compile(r"<br\b", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLOCK_ELEMENTS = frozenset(_BLOCK_TAGS)
+_INVISIBLE_ELEMENTS = frozenset({"script", "style", "noscript", "template"})
+_HTML_PARSER = lxml.etree.HTMLParser()
+
+
+def _make_parser() -> MarkdownIt:
+    """CommonMark with raw HTML recognised (so it can be removed) and GFM tables (laws use them).
+
+    Inline runs are parsed on demand (`_inline_text`), so the left-out sections cost no
+    inline parsing; link addresses are kept as written (only http(s) ones are used).
+    """
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table").disable(["inline", "text_join"])
+    parser.normalizeLink = lambda url: url  # type: ignore[method-assign]
+    return parser
+
+
+_PARSER = _make_parser()
+
+
+@dataclass(frozen=True)
+class _Rules:
+    original_link: frozenset[str]
+    drop_sections: frozenset[str]
+    drop_headings: frozenset[str]
+
+
+@dataclass
+class _Heading:
+    level: int
+    title: str
+
+
+@dataclass
+class _Link:
+    url: str
+
+
+_Block = str | _Heading | _Link
+
+
+@cache
+def _rules(path: Path = RULES_PATH) -> _Rules:
+    """Load markdown.toml once per process."""
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return _Rules(
+        original_link=frozenset(data.get("original_link", [])),
+        drop_sections=frozenset(data.get("drop_sections", [])),
+        drop_headings=frozenset(data.get("drop_headings", [])),
+    )
+
+
+def read(path: Path, rel: str) -> RawDocument:
+    """Read a .md/.markdown file into one RawDocument with its outline (raises CorpusError).
+
+    A leading level-1 heading gives the title.
+    """
+    data = read_bytes(path, rel)
+    if not data:
+        raise CorpusError(rel, "empty file")
+    document = markdown_document(decode_bytes(data, rel), rel)
+    if not document.text.strip():
+        raise CorpusError(rel, "no text (only whitespace, markup or comments)")
+    return document
+
+
+def markdown_document(source: str, rel: str) -> RawDocument:
+    """Turn Markdown source into a RawDocument (fmt "md") of plain text and headings."""
+    env: dict[str, object] = {}  # link reference definitions, shared by the inline runs
+    blocks = _blocks(_PARSER.parse(source, env), env, _rules())
+    parts: list[str] = []
+    outline: list[SourceHeading] = []
+    url: str | None = None
+    for block in blocks:
+        if isinstance(block, _Link):
+            current = outline[-1] if outline and outline[-1].level > 0 else None
+            if current is None:
+                url = url or block.url
+            elif current.url is None:
+                current.url = block.url
+        elif isinstance(block, _Heading):
+            outline.append(SourceHeading(block.level, block.title))
+            parts.append(block.title)
+        else:
+            parts.append(block)
+    first = next((b for b in blocks if not isinstance(b, _Link)), None)
+    title = first.title if isinstance(first, _Heading) and first.level == 0 else None
+    return RawDocument(
+        text="\n\n".join(parts), source_file=rel, fmt="md", title=title, url=url, outline=outline
+    )
+
+
+def _blocks(tokens: list[Token], env: dict[str, object], rules: _Rules) -> list[_Block]:
+    """The document as a flat list of headings, text blocks and original-page links.
+
+    The sections and heading lines markdown.toml names are left out here.
+    """
+    blocks: list[_Block] = []
+    heading_level: int | None = None
+    dropping_below: int | None = None  # level of the heading whose section is left out
+    item_prefix = ""  # "3. " until the first paragraph of an ordered list item takes it
+    row: list[str] | None = None
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            heading_level = int(token.tag[1:]) - 1
+        elif kind == "heading_close":
+            heading_level = None
+        elif heading_level is not None and kind == "inline":
+            title = " ".join(_lines(_inline_text(token, env)))
+            if dropping_below is not None and heading_level <= dropping_below:
+                dropping_below = None
+            if dropping_below is None and title in rules.drop_sections:
+                dropping_below = heading_level
+            if title and dropping_below is None and title not in rules.drop_headings:
+                blocks.append(_Heading(heading_level, title))
+        elif dropping_below is not None:
+            continue
+        elif kind == "list_item_open":
+            item_prefix = f"{token.info}{token.markup} " if token.info else ""
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row is not None:
+            _add_text(blocks, _CELL_SEPARATOR.join(cell for cell in row if cell))
+            row = None
+        elif kind == "inline":
+            if row is not None:
+                row.append(" ".join(_lines(_inline_text(token, env))))
+            elif (url := _original_link(token, env, rules)) is not None:
+                blocks.append(_Link(url))
+            else:
+                _add_text(blocks, item_prefix + _inline_text(token, env))
+                item_prefix = ""
+        elif kind == "html_block":
+            _add_text(blocks, html_fragment_text(token.content))
+        elif kind in ("fence", "code_block"):
+            _add_text(blocks, token.content)
+    return blocks
+
+
+def _add_text(blocks: list[_Block], text: str) -> None:
+    lines = _lines(text)
+    if lines:
+        blocks.append("\n".join(lines))
+
+
+def _lines(text: str) -> list[str]:
+    """The non-blank lines of a block, trimmed, with runs of spaces collapsed."""
+    return [line for line in map(str.strip, _SPACES.sub(" ", text).split("\n")) if line]
+
+
+def _children(token: Token, env: dict[str, object]) -> list[Token]:
+    """The inline tokens of an inline run, parsed on first use (the block parser leaves none)."""
+    if not token.children:
+        token.children = _PARSER.inline.parse(token.content, _PARSER, env, [])
+    return token.children
+
+
+def _inline_text(token: Token, env: dict[str, object]) -> str:
+    """What a reader sees of an inline run: texts, link texts, image descriptions, line breaks."""
+    parts: list[str] = []
+    for child in _children(token, env):
+        kind = child.type
+        # text_special: an entity or escaped character, already decoded; an image's
+        # content is its alt text.
+        if kind in ("text", "text_special", "code_inline", "image"):
+            parts.append(child.content)
+        elif kind in ("softbreak", "hardbreak") or (
+            kind == "html_inline" and _BR_TAG.match(child.content)
+        ):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _original_link(token: Token, env: dict[str, object], rules: _Rules) -> str | None:
+    """The http(s) address of a paragraph that is only a "查看原文" link, else None."""
+    if "](" not in token.content and "<http" not in token.content:
+        return None  # no inline or autolink: spare the inline parse
+    children = [c for c in _children(token, env) if not (c.type == "text" and not c.content.strip())]
+    if [c.type for c in children] != ["link_open", "text", "link_close"]:
+        return None
+    href = str(children[0].attrGet("href") or "")
+    if children[1].content.strip() not in rules.original_link:
+        return None
+    return href if href.startswith(("http://", "https://")) else None
+
+
+def html_fragment_text(markup: str) -> str:
+    """The visible text of an HTML fragment: a line per block element and `<br>`, no comments."""
+    root = lxml.etree.fromstring(f"<div>{markup}</div>", _HTML_PARSER)
+    if root is None:
+        return ""
+    parts: list[str] = []
+    hidden = 0  # depth inside script/style elements
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag
+        if not isinstance(tag, str):  # a comment or processing instruction: only its tail shows
+            if event == "end" and element.tail and not hidden:
+                parts.append(element.tail)
+            continue
+        tag = tag.lower()
+        if tag in _INVISIBLE_ELEMENTS:
+            hidden += 1 if event == "start" else -1
+        elif tag in _BLOCK_ELEMENTS:
+            parts.append("\n")  # before and after, so text in a block stays off its children
+        text = element.text if event == "start" else element.tail
+        if text and not hidden:
+            parts.append(text)
+    return "".join(parts)
