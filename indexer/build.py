@@ -10,8 +10,8 @@ import sqlite3
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -64,6 +64,7 @@ class BuildSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     removed_files: int = 0
     notes: list[str] = field(default_factory=list)
+    dedup: dict[str, float] = field(default_factory=dict)  # duplicate/version groups and their cost (indexer.dedup)
 
     @property
     def mb(self) -> float:
@@ -91,6 +92,7 @@ class BuildSummary:
             "removed_files": self.removed_files,
             "skipped": self.skipped,
             "notes": self.notes,
+            "dedup": self.dedup,
         }
 
     def line(self) -> str:
@@ -237,15 +239,15 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
     return len(prepared.docs), sections
 
 
-def _group_duplicates(store: DocStore, worker_seconds: float) -> str:
-    """Recompute the duplicate and version groups over the whole generation; returns the summary note."""
+def _group_duplicates(store: DocStore, worker_seconds: float) -> dict[str, float]:
+    """Recompute the duplicate and version groups over the whole generation; returns the summary's `dedup`."""
     started = time.perf_counter()
     stats = dedup.rebuild_groups(store.db)
-    return (
-        f"dedup: {stats.duplicate_groups} duplicate groups ({stats.duplicate_docs} documents), "
-        f"{stats.version_groups} version groups ({stats.version_docs} documents); "
-        f"shingles+signatures {worker_seconds:.1f} s in workers, grouping {time.perf_counter() - started:.1f} s"
-    )
+    return {
+        **asdict(stats),
+        "worker_seconds": round(worker_seconds, 2),  # shingles + signatures, summed over the workers
+        "grouping_seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _sort_key(year: int | None, date: str | None) -> int:
@@ -397,7 +399,7 @@ def reindex(
             writer.wait_merging_threads()
             writer = None
             index.reload()  # the manifest's section count must see the commit
-            summary.notes.append(_group_duplicates(store, dedup_seconds))
+            summary.dedup = _group_duplicates(store, dedup_seconds)
             store.put_suggestions(count_terms(store.iter_terms()))
             store.commit()
             total_docs = store.count()

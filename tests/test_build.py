@@ -33,7 +33,7 @@ from tests.conftest import CORPUS, SHARED, shared_path
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = sorted(CORPUS.glob("*.txt"))
-SUMMARY_KEYS = {"mode", "index", "generation", "files", "files_read", "documents", "sections", "mb", "seconds", "mb_s", "removed_files", "skipped", "notes"}
+SUMMARY_KEYS = {"mode", "index", "generation", "files", "files_read", "documents", "sections", "mb", "seconds", "mb_s", "removed_files", "skipped", "notes", "dedup"}
 STATS_KEYS = {"generation", "documents", "sections", "year", "doc_kind", "source", "topic", "section_topic", "section_kind"}
 BROKEN_PDF = {"file": "broken.pdf", "reason": "not a valid PDF (Stream has ended unexpectedly)"}
 # Queries whose results must survive an interrupted reindex unchanged.
@@ -313,6 +313,10 @@ def test_incremental_picks_up_added_changed_and_removed_files(tmp_path: Path) ->
         "001_d2615397c1deb668.txt", "004_fecf85ec079d2e15.txt", "new_copy.txt",
     ]
     assert found["total_sections"] == 3  # 004 kept one of its two 集团化办学 sections
+    # The added copy of 001 joined 001's duplicate group: folded, the two are one hit.
+    folded = engine.search(SearchRequest(q='"集团化办学"'))
+    assert (folded["total_docs"], folded["total_matched"]) == (2, 3)
+    assert [v["relation"] for h in folded["hits"] for v in h["versions"]] == ["duplicate"]
     assert [h["source_file"] for h in engine.search(SearchRequest(q="双减"))["hits"]] == ["002_2026ea8a2fbe29df.txt"]
     assert engine.search(SearchRequest(q='title:"在全市校长会议上的讲话"'))["total_docs"] == 0
 
