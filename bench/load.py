@@ -2,6 +2,13 @@
 
     .venv/bin/python -m bench.load --index I --clients 20 --seconds 30 \\
         [--reindex-corpus corpus --reindex-corpus ../shared/corpora/gov_work_reports] [--reindex-after 5]
+    .venv/bin/python -m bench.load --index I --expensive-clients 20 --cheap-clients 5 --seconds 30
+
+The second form is the admission-control scenario: EXPENSIVE clients send the most expensive
+query we know (a 500-character OR of common words; --expensive-query to change it) while
+CHEAP clients send short queries; each group gets its own throughput and p50/p95/p99. A 503
+with Retry-After is counted as "refused" (admission control doing its job), not as a failure,
+in the expensive group only: for the cheap group every non-200 is a failure.
 
 Starts `python -m search_app serve --index I` on 127.0.0.1 (a free port), runs CLIENTS
 threads for SECONDS seconds, each cycling through a few queries against /api/search and
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -32,6 +40,11 @@ from urllib.parse import quote, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_QUERIES = ("教育", "双减", "义务教育 OR 职业教育", '"立德树人"', "教师 year:2018..2025", "改革 -疫情", "")
+CHEAP_QUERIES = ("双减", '"集团化办学"', "控辍保学", "教师 year:2018..2025", "职业教育 -高等教育")
+COMMON_WORDS = ("教育", "学校", "教师", "学生", "发展", "工作", "建设", "改革", "加强", "推进", "提高", "质量", "全面", "社会", "经济")
+# A union over the postings of the most common words, scored, counted and faceted: the
+# dearest query found on the whole collection (≈ 500 characters, the query length limit).
+EXPENSIVE_QUERY = " OR ".join(COMMON_WORDS * 9)[:500].rsplit(" OR ", 1)[0]
 PATHS = ("/api/search", "/search")
 MAX_CLIENTS = 200
 MAX_SECONDS = 600
@@ -45,6 +58,8 @@ class LoadReport:
 
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    served: list[float] = field(default_factory=list)  # latencies of the 200 responses
+    refused: int = 0  # 503 with Retry-After, where the group allows it
     failures: int = 0
     failure_samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -59,18 +74,22 @@ class LoadReport:
         """Requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def percentile(self, p: float) -> float:
-        """Latency (seconds) at percentile `p` (nearest rank)."""
-        if not self.latencies:
+    def percentile(self, p: float, latencies: list[float] | None = None) -> float:
+        """Latency (seconds) at percentile `p` (nearest rank) of every request, or of `latencies`."""
+        ordered = sorted(self.latencies if latencies is None else latencies)
+        if not ordered:
             return 0.0
-        ordered = sorted(self.latencies)
         rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
         return ordered[rank - 1]
 
-    def record(self, latency: float, failure: str | None) -> None:
+    def record(self, latency: float, failure: str | None, refused: bool = False) -> None:
         """Add one request's outcome (thread-safe)."""
         with self.lock:
             self.latencies.append(latency)
+            if refused:
+                self.refused += 1
+            elif not failure:
+                self.served.append(latency)
             if failure:
                 self.failures += 1
                 if len(self.failure_samples) < KEPT_FAILURES:
@@ -85,6 +104,14 @@ class LoadReport:
             ),
             f"failures: {self.failures}",
         ]
+        if self.refused:
+            out.insert(
+                2,
+                f"served (200): {len(self.served)} = {len(self.served) / self.seconds:.1f} req/s, "
+                + "p50 {:.1f} ms, p95 {:.1f} ms, p99 {:.1f} ms; refused (503 + Retry-After): {}".format(
+                    *(1000 * self.percentile(p, self.served) for p in (50, 95, 99)), self.refused
+                ),
+            )
         out += [f"  {sample}" for sample in self.failure_samples]
         return out
 
@@ -104,8 +131,12 @@ def check_response(path: str, status: int, content_type: str, body: bytes) -> st
     return None
 
 
-def _client(base_url: str, targets: list[str], offset: int, deadline: float, report: LoadReport) -> None:
-    """One client: requests `targets` in turn (starting at `offset`) over a keep-alive connection until `deadline`."""
+def _client(base_url: str, targets: list[str], offset: int, deadline: float, report: LoadReport, allow_refusal: bool = False) -> None:
+    """One client: requests `targets` in turn (starting at `offset`) over a keep-alive connection until `deadline`.
+
+    With `allow_refusal`, a 503 that carries Retry-After counts as refused, not failed; the
+    client sends its next request at once (the worst case for everyone else).
+    """
     parts = urlsplit(base_url)
     connection: http.client.HTTPConnection | None = None
     n = offset
@@ -119,16 +150,18 @@ def _client(base_url: str, targets: list[str], offset: int, deadline: float, rep
             connection.request("GET", target)
             response = connection.getresponse()
             body = response.read()
-            failure = check_response(target, response.status, response.getheader("Content-Type", ""), body)
+            refused = allow_refusal and response.status == 503 and response.getheader("Retry-After") is not None
+            failure = None if refused else check_response(target, response.status, response.getheader("Content-Type", ""), body)
             if response.will_close:
                 connection.close()
                 connection = None
         except (OSError, http.client.HTTPException) as exc:
+            refused = False
             failure = f"{type(exc).__name__}: {exc} ({target})"
             if connection is not None:
                 connection.close()
             connection = None
-        report.record(time.perf_counter() - started, failure and f"{target}: {failure}")
+        report.record(time.perf_counter() - started, failure and f"{target}: {failure}", refused)
     if connection is not None:
         connection.close()
 
@@ -140,23 +173,43 @@ def targets_for(queries: tuple[str, ...] | list[str]) -> list[str]:
 
 def run_load(base_url: str, clients: int, seconds: float, queries: tuple[str, ...] | list[str] = DEFAULT_QUERIES) -> LoadReport:
     """Run `clients` threads against `base_url` for `seconds` seconds; returns when all have stopped."""
+    return run_groups(base_url, [Group("all", clients, tuple(queries))], seconds)["all"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Clients that send the same kind of request, reported together."""
+
+    name: str
+    clients: int
+    queries: tuple[str, ...]
+    allow_refusal: bool = False  # 503 + Retry-After counts as refused, not failed
+
+
+def run_groups(base_url: str, groups: list[Group], seconds: float) -> dict[str, LoadReport]:
+    """Run every group's clients at once against `base_url` for `seconds` seconds: a report per group."""
+    clients = sum(g.clients for g in groups)
     if not 1 <= clients <= MAX_CLIENTS or not 0 < seconds <= MAX_SECONDS:
         raise ValueError(f"clients must be 1..{MAX_CLIENTS} and seconds 0..{MAX_SECONDS}")
     if urlsplit(base_url).hostname != "127.0.0.1":
         raise ValueError("the load test only runs against 127.0.0.1")
-    targets = targets_for(queries)
-    report = LoadReport()
+    reports = {g.name: LoadReport() for g in groups}
     started = time.monotonic()
     deadline = started + seconds
     threads = [
-        threading.Thread(target=_client, args=(base_url, targets, i, deadline, report), daemon=True) for i in range(clients)
+        threading.Thread(
+            target=_client, args=(base_url, targets_for(g.queries), i, deadline, reports[g.name], g.allow_refusal), daemon=True
+        )
+        for g in groups
+        for i in range(g.clients)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(seconds + 2 * REQUEST_TIMEOUT)
-    report.seconds = time.monotonic() - started
-    return report
+    for report in reports.values():
+        report.seconds = time.monotonic() - started
+    return reports
 
 
 @dataclass
@@ -179,12 +232,18 @@ class Server:
         self.log.unlink(missing_ok=True)
 
 
-def start_server(index: Path, threads: int = 8, timeout: float = 60.0) -> Server:
-    """Start the production server on a free port of 127.0.0.1 and wait until it listens."""
+def start_server(index: Path, threads: int | None = 8, timeout: float = 60.0, env: dict[str, str] | None = None) -> Server:
+    """Start the production server on a free port of 127.0.0.1 and wait until it listens.
+
+    `threads` None leaves the thread count to the server's configuration; `env` adds
+    environment variables (the server's limits, see search_app.limits).
+    """
     log = Path(tempfile.mkstemp(prefix="edu-search-serve-", suffix=".log")[1])
-    command = [sys.executable, "-m", "search_app", "serve", "--index", str(index), "--host", "127.0.0.1", "--port", "0", "--threads", str(threads)]
+    command = [sys.executable, "-m", "search_app", "serve", "--index", str(index), "--host", "127.0.0.1", "--port", "0"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     with open(log, "w", encoding="utf-8") as err:
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True, env={**os.environ, **(env or {})})
     lines: queue.Queue[str] = queue.Queue()
     # Reads stdout for the server's whole life, so that it never blocks on a full pipe.
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
@@ -222,8 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, required=True, help="index directory to serve (and to reindex into)")
     parser.add_argument("--clients", type=int, default=20, help=f"concurrent client threads (1..{MAX_CLIENTS})")
     parser.add_argument("--seconds", type=float, default=30.0, help=f"duration of the load (up to {MAX_SECONDS})")
-    parser.add_argument("--threads", type=int, default=8, help="server worker threads (serve --threads)")
+    parser.add_argument("--threads", type=int, default=None, help="server worker threads (default: the server's configuration)")
     parser.add_argument("--query", action="append", help="a query to cycle through (repeatable; default: a built-in mix)")
+    parser.add_argument("--expensive-clients", type=int, default=0, help="admission scenario: clients sending --expensive-query")
+    parser.add_argument("--cheap-clients", type=int, default=0, help="admission scenario: clients sending --cheap-query")
+    parser.add_argument("--expensive-query", action="append", help="default: a 500-character OR of common words")
+    parser.add_argument("--cheap-query", action="append", help="repeatable; default: a few short queries")
     parser.add_argument("--reindex-corpus", type=Path, action="append", help="run a full reindex of these corpora during the load (repeatable)")
     parser.add_argument("--reindex-after", type=float, default=None, help="seconds into the load to start the reindex (default: a sixth of --seconds)")
     args = parser.parse_args(argv)
@@ -232,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.index / "CURRENT").exists():
         parser.error(f"no index at {args.index}: build it first with `python -m indexer reindex --index {args.index}`")
 
+    if args.expensive_clients or args.cheap_clients:
+        return _admission_scenario(args)
     server = start_server(args.index, args.threads)
     reindex_result: dict[str, object] = {}
     reindexer: threading.Thread | None = None
@@ -260,6 +325,39 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server still running at the end: {'yes' if alive else 'NO'}")
     reindex_ok = not args.reindex_corpus or reindex_result.get("code") == 0
     return 0 if report.failures == 0 and alive and reindex_ok else 1
+
+
+def _admission_scenario(args: argparse.Namespace) -> int:
+    """Expensive and cheap clients at once; 0 when nothing failed (503 + Retry-After to the expensive ones is allowed)."""
+    groups = [
+        Group("expensive", args.expensive_clients, tuple(args.expensive_query or (EXPENSIVE_QUERY,)), allow_refusal=True),
+        Group("cheap", args.cheap_clients, tuple(args.cheap_query or CHEAP_QUERIES)),
+    ]
+    groups = [g for g in groups if g.clients]
+    server = start_server(args.index, args.threads)
+    try:
+        rss_start = server_rss_mb(server)
+        print(f"server {server.base_url} (pid {server.process.pid}), RSS {rss_start:.0f} MB", flush=True)
+        print(", ".join(f"{g.clients} {g.name} clients" for g in groups) + f" for {args.seconds:g} s", flush=True)
+        reports = run_groups(server.base_url, groups, args.seconds)
+        alive = server.process.poll() is None
+        rss_end = server_rss_mb(server) if alive else 0.0
+    finally:
+        server.stop()
+    for group in groups:
+        print(f"[{group.name}] queries: {', '.join(q[:40] + ('…' if len(q) > 40 else '') for q in group.queries)}")
+        for line in reports[group.name].lines():
+            print(f"[{group.name}] {line}")
+    print(f"server RSS: {rss_start:.0f} MB at the start, {rss_end:.0f} MB at the end; still running: {'yes' if alive else 'NO'}")
+    return 0 if alive and all(r.failures == 0 for r in reports.values()) else 1
+
+
+def server_rss_mb(server: Server) -> float:
+    """Resident memory of the server process (MB), from /proc."""
+    for line in Path(f"/proc/{server.process.pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _reindex_later(index: Path, corpora: list[Path], delay: float, result: dict[str, object]) -> None:

@@ -1,12 +1,15 @@
 """Command line of the read path: `search`, `trend`, `serve`.
 
-Exit codes: 0 ok; 2 wrong arguments or out-of-range values; 4 index missing or outdated.
+Exit codes: 0 ok (also when the reader of the output goes away early, as `| head` does);
+2 wrong arguments, out-of-range values or a bad limit in the environment; 4 index missing or outdated.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
+import os
 import re
 import sys
 from html import unescape
@@ -15,6 +18,7 @@ from pathlib import Path
 from indexer.config import ENV_INDEX, default_index_dir
 from indexer.errors import IndexMissing, IndexOutdated, QueryError
 from search_app.engine import SORTS, SearchEngine, SearchRequest
+from search_app.limits import ENV, ServerLimits
 
 EXIT_OK, EXIT_USAGE, EXIT_INDEX = 0, 2, 4
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -48,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--index", type=Path, help=index_help)
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
-    v.add_argument("--threads", type=int, default=8)
+    v.add_argument("--threads", type=int, help=f"worker threads (default ${ENV['threads']} or {ServerLimits.threads})")
     return parser
 
 
@@ -57,10 +61,25 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     index_dir = args.index or default_index_dir()
     try:
+        return _run(args)
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): not an error. Point stdout at /dev/null so that
+        # the interpreter's final flush does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         if args.command == "serve":
             from search_app.web.serve import serve
 
-            return serve(index_dir, args.host, args.port, args.threads)
+            limits = ServerLimits.from_env()
+            if args.threads is not None:
+                if args.threads < 1:
+                    raise ValueError("--threads must be at least 1")
+                limits = replace(limits, threads=args.threads)
+            return serve(index_dir, args.host, args.port, limits)
         engine = SearchEngine(index_dir)
         engine.check()
         if args.command == "search":
@@ -93,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _print_trend(result)
         return EXIT_OK
-    except QueryError as exc:
+    except (QueryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (IndexMissing, IndexOutdated) as exc:

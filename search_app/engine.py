@@ -44,10 +44,22 @@ SECTIONS_PER_HIT = 3
 SECONDARY_SECTION_RATIO = 0.5
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
+DOC_PAGE_CHARS = 100_000  # text characters on one page of a document (EDU_SEARCH_DOC_PAGE_CHARS)
+MAX_OUTLINE = 500  # a longer outline lists only the sections of the page shown
 MAX_TREND_TERMS = 4
 YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
 
+
+
+def year_key(value: str) -> str:
+    """The index key of a (validated) year filter value: the unknown year, or the year in ASCII digits.
+
+    A URL may spell the year in full-width or Arabic-Indic digits (２０２３, ٢٠٢٣), as the query
+    text may; int() reads them all.
+    """
+    value = value.strip()
+    return S.YEAR_NONE if value.lower() in NULL_YEAR_VALUES else str(int(value))
 @dataclass
 class SearchRequest:
     """One search: query text, facet filters (facet → values), sort and page."""
@@ -214,7 +226,7 @@ class SearchEngine:
             if not values:
                 continue
             if name == "year":
-                values = [S.YEAR_NONE if v.strip().lower() in NULL_YEAR_VALUES else v.strip() for v in values]
+                values = [year_key(v) for v in values]
             values = list(dict.fromkeys(values))
             out[name] = tantivy.Query.term_set_query(gen.schema, FACET_FIELDS[name], values)
             if name == "topic":
@@ -327,7 +339,7 @@ class SearchEngine:
         for name in FACET_FIELDS:
             chosen = selected.get(name, [])
             if name == "year":
-                chosen_keys = {S.YEAR_NONE if v.strip().lower() in NULL_YEAR_VALUES else v.strip() for v in chosen}
+                chosen_keys = {year_key(v) for v in chosen}
             else:
                 chosen_keys = set(chosen)
             buckets = {b["value"]: b for b in results.get(name, [])}
@@ -415,24 +427,68 @@ class SearchEngine:
         return similar_documents(self._generation(), doc_id)
 
     # -- documents ------------------------------------------------------------------------
-    def document(self, doc_id: str, q: str = "") -> dict[str, Any] | None:
-        """A document's record with its sections highlighted for `q` (None if unknown)."""
+    def document(self, doc_id: str, q: str = "", page: int = 1, page_chars: int = DOC_PAGE_CHARS) -> dict[str, Any] | None:
+        """One page of a document: metadata, outline, and the page's sections highlighted for `q` (None if unknown).
+
+        A document longer than `page_chars` characters is shown in pages cut at section ends (a
+        longer section in pieces of a page each); with a query, the sections that match come
+        first. Only the page's text is read from the store, so the cost of a page is bounded
+        whatever the document's length. QueryError for a page out of range.
+        """
         gen = self._generation()
         with gen.store_lock:
-            record = gen.store.get(doc_id)
+            record = gen.store.outline(doc_id)
         if record is None:
             return None
         compiled = gen.compiler.compile(parse_query(q)) if q.strip() else None
         spec = compiled.spec if compiled else MatchSpec(frozenset(), ())
-        text = record["text"]
-        matches = 0
-        for n, section in enumerate(record["sections"]):
-            section["section_id"] = f"{doc_id}-{n}"
-            body = text[section["start"] : section["end"]]
-            section["html"] = highlight_all(body, spec)
-            section["matches"] = section["html"].count("<mark>")
-            matches += section["matches"]
-        record["matches"] = matches
+        outline = record["sections"]
+        matched = self._matched_sections(gen, doc_id, compiled) if compiled and compiled.positive else set()
+        pages = _doc_pages([s["end"] - s["start"] for s in outline], matched, page_chars)
+        if not 1 <= page <= len(pages):
+            raise QueryError(f"页码应在 1 到 {len(pages)} 之间")
+        with gen.store_lock:
+            texts = gen.store.section_texts(doc_id, pages[page - 1])
+        page_of: dict[int, int] = {}
+        for number, pieces in enumerate(pages, 1):
+            for n, start, _end in pieces:
+                page_of.setdefault(n, number)
+        sections = []
+        for piece in pages[page - 1]:
+            n, start, _end = piece
+            html = highlight_all(texts[piece], spec)
+            offset = outline[n]["start"] + start
+            sections.append(
+                {
+                    **outline[n],
+                    "section_id": f"{doc_id}-{n}",
+                    # The piece of the section on this page (all of it unless the section is longer than a page).
+                    "start": offset,
+                    "end": offset + len(texts[piece]),
+                    "text": texts[piece],
+                    "continued": start > 0,
+                    "html": html,
+                    "matches": html.count("<mark>"),
+                }
+            )
+        marks = {s["section_id"]: s["matches"] for s in sections}
+        # A very long outline lists only the sections of this page.
+        listed = range(len(outline)) if len(outline) <= MAX_OUTLINE else sorted({n for n, _s, _e in pages[page - 1]})
+        record["outline"] = [
+            {
+                **{k: outline[n][k] for k in ("heading", "level", "kind", "topics") if k in outline[n]},
+                "section_id": f"{doc_id}-{n}",
+                "page": page_of[n],
+                "matches": marks.get(f"{doc_id}-{n}", 1 if n in matched else 0),
+            }
+            for n in listed
+        ]
+        record["outline_complete"] = len(outline) <= MAX_OUTLINE
+        record["sections"] = sections
+        record["section_count"] = len(outline)
+        record["page"], record["pages"] = page, len(pages)
+        record["matched_sections"] = len(matched)
+        record["matches"] = sum(marks.values())  # on this page (the whole document when it has one page)
         record["query"] = _printable(q)
         return record
 
@@ -449,6 +505,20 @@ class SearchEngine:
 
 def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]]) -> list[list[tuple[float, tantivy.DocAddress]]]:
     """Group scored section hits by document, keeping first-seen (best-first) order."""
+    @staticmethod
+    def _matched_sections(gen: _Generation, doc_id: str, compiled: Compiled) -> set[int]:
+        """Numbers of the document's sections that match any part of the query (what the page highlights)."""
+        query = tantivy.Query.boolean_query(
+            [
+                (Occur.Must, tantivy.Query.term_query(gen.schema, S.F_DOC_ID, doc_id)),
+                (Occur.Must, tantivy.Query.boolean_query([(Occur.Should, q) for q in compiled.positive])),
+            ]
+        )
+        searcher = gen.index.searcher()
+        count = searcher.search(query, 1, count=True).count
+        hits = searcher.search(query, max(count, 1), count=False).hits if count else []
+        return {int(searcher.doc(addr).get_first(S.F_SECTION_ID).rpartition("-")[2]) for _score, addr in hits}
+
     if not hits:
         return []
     nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
@@ -481,4 +551,31 @@ def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rank = {k: i for i, k in enumerate(SECTION_KINDS)}
         return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
     return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
+
+def _doc_pages(lengths: list[int], first: set[int], page_chars: int) -> list[list[tuple[int, int, int]]]:
+    """Pages of (section number, start, end) pieces of at most `page_chars` characters each.
+
+    A document that fits on one page keeps its order. A longer one shows the sections whose
+    numbers are in `first` on the first pages, then the others from a new page, each group in
+    document order; a section longer than a page becomes pieces of one page each. A document
+    always has a page.
+    """
+    numbers = range(len(lengths))
+    groups = [list(numbers)]
+    if sum(lengths) > page_chars and first:
+        groups = [[n for n in numbers if n in first], [n for n in numbers if n not in first]]
+    pages: list[list[tuple[int, int, int]]] = []
+    for group in filter(None, groups):
+        pages.append([])  # each group starts a page
+        used = 0
+        for n in group:
+            for start in range(0, max(lengths[n], 1), page_chars):
+                end = min(start + page_chars, lengths[n])
+                if pages[-1] and used + end - start > page_chars:
+                    pages.append([])
+                    used = 0
+                pages[-1].append((n, start, end))
+                used += end - start
+    return pages or [[]]
+
 

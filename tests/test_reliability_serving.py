@@ -6,23 +6,29 @@ for 8 seconds while two full reindexes run one after the other, the first adding
 with a unique marker word. Every request must succeed (200, valid JSON or a complete page),
 and afterwards the same server process — never restarted — must find the marker. The second
 swap prunes the generation the server started on while requests may still be reading it.
+
+Connections (issue #16): 101 idle connections do not block a new client (waitress's default
+limit was 100, idle ones kept 120 s); at a low connection limit a new client waits no longer
+than the idle timeout.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 from bench.load import DEFAULT_QUERIES, REPO, Server, current_generation, reindex_command, run_load, start_server
 from indexer.build import reindex
+from search_app.limits import ENV
 from tests.conftest import CORPUS
 
 CLIENTS = 8
@@ -86,3 +92,53 @@ def test_no_failed_request_while_reindexes_swap_generations(served: tuple[Server
     assert get_json(server, f"/api/search?q={MARKER}")["total_docs"] == 1
     with urllib.request.urlopen(f"{server.base_url}/search?q={quote(MARKER)}", timeout=30) as response:
         assert MARKER in response.read().decode("utf-8")
+
+
+# -- connections (issue #16) ----------------------------------------------------------------------
+IDLE_CLIENTS = 101  # waitress's default limit is 100 connections, idle ones kept for 120 s
+
+
+def _open_idle(server: Server, count: int) -> list[socket.socket]:
+    """`count` connections to the server that never send a byte."""
+    parts = urlsplit(server.base_url)
+    return [socket.create_connection((parts.hostname, parts.port), timeout=5) for _ in range(count)]
+
+
+def _timed_search(server: Server, timeout: float) -> float:
+    """Seconds until a search is answered (the request fails after `timeout`)."""
+    started = time.monotonic()
+    with urllib.request.urlopen(f"{server.base_url}/api/search?q={quote('双减')}", timeout=timeout) as response:
+        assert response.status == 200 and json.loads(response.read())["total_docs"] > 0
+    return time.monotonic() - started
+
+
+def test_idle_connections_do_not_block_a_new_client(seed_index: Path) -> None:
+    server = start_server(seed_index, threads=None)
+    idle: list[socket.socket] = []
+    try:
+        idle = _open_idle(server, IDLE_CLIENTS)
+        time.sleep(0.5)  # the server has accepted them all
+        assert _timed_search(server, timeout=10) < 3
+        assert server.process.poll() is None
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
+
+
+def test_at_the_connection_limit_a_new_client_waits_no_longer_than_the_idle_timeout(seed_index: Path) -> None:
+    idle_timeout = 2
+    server = start_server(seed_index, threads=None, env={ENV["connection_limit"]: "20", ENV["idle_timeout_s"]: str(idle_timeout)})
+    idle: list[socket.socket] = []
+    try:
+        idle = _open_idle(server, 30)  # more than the limit: the last ones wait in the listen backlog
+        time.sleep(0.3)
+        # The idle timeout, plus the once-a-second check, plus slack for a loaded machine.
+        assert _timed_search(server, timeout=30) < idle_timeout + 2.5
+        # The server closed the first idle connections: they read end-of-file.
+        idle[0].settimeout(5)
+        assert idle[0].recv(1) == b""
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()

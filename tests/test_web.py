@@ -383,7 +383,8 @@ def test_unknown_path_is_404_page(client):
 # -- index missing / outdated ---------------------------------------------------------------------
 def test_index_missing_is_503_with_the_command(tmp_path):
     client = create_app({"INDEX_DIR": tmp_path, "TESTING": True}).test_client()
-    command = f"python -m indexer reindex --corpus corpus --index {tmp_path}"
+    # The page names the index by its name only: its absolute path is for the server's log.
+    command = f"python -m indexer reindex --corpus corpus --index …/{tmp_path.name}"
     for url in ("/", "/search?q=双减", "/doc/abc"):
         response = client.get(url)
         assert response.status_code == 503, url
@@ -507,13 +508,14 @@ def test_flask_cli_finds_the_factory(seed_index):
 
 
 def test_serve_reports_a_missing_index_and_a_busy_port(tmp_path, capsys):
+    from search_app.limits import ServerLimits
     from search_app.web.serve import serve
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert serve(tmp_path, "127.0.0.1", port, 1) == 1
+        assert serve(tmp_path, "127.0.0.1", port, ServerLimits(threads=1)) == 1
     err = capsys.readouterr().err
     assert f"python -m indexer reindex --corpus corpus --index {tmp_path}" in err
     assert f"cannot listen on 127.0.0.1:{port}" in err

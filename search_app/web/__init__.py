@@ -1,23 +1,26 @@
 """The Flask web front end: HTML pages (`pages`) and the JSON API (`api`) over one SearchEngine.
 
 Configuration, later sources winning: built-in defaults → the environment
-($EDU_SEARCH_INDEX, see `indexer.config`) → the `test_config` mapping (key "INDEX_DIR").
+($EDU_SEARCH_INDEX, see `indexer.config`; the resource limits, see `search_app.limits`) → the
+`test_config` mapping (keys "INDEX_DIR", "LIMITS").
 Errors become pages in the site's style (JSON `{"error": …}` under /api/): 400 for a bad
-parameter, 404, 503 while the index is missing or outdated, 500 for anything else.
+parameter, 404, 503 while the index is missing or outdated and (with Retry-After) when
+admission control refuses a request or it exceeds the time budget, 500 for anything else.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.config import default_index_dir
 from indexer.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
 from indexer.location import repair_command
 from search_app.engine import SearchEngine
+from search_app.limits import Admission, Busy, ServerLimits
 from search_app.web import api, pages
 from search_app.web.state import SearchState, reindex_command
 
@@ -42,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["INDEX_DIR"] = Path(app.config["INDEX_DIR"])
+    # Resource limits: from the environment unless the caller passes a ServerLimits ("LIMITS").
+    limits = app.config.setdefault("LIMITS", ServerLimits.from_env())
     # The API returns the engine's JSON as is: keys in the engine's order, Chinese unescaped.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -49,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     _register_errors(app)
+    app.wsgi_app = Admission(app.wsgi_app, limits, _busy_responder(app))  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -62,6 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _error(status: int, message: str, hint: str = "", command: str = "", detail: str = "") -> tuple[Any, int]:
     """The error as JSON under /api/, else as a page in the site's style."""
+    # The server's filesystem layout is not the visitor's business: the full path is in the log.
+    message, command, detail = (_hide_index_path(text) for text in (message, command, detail))
     if request.path.startswith("/api/"):
         body = {"error": message, "command": command, "detail": detail}
         return jsonify({k: v for k, v in body.items() if v}), status
@@ -78,6 +86,39 @@ def _error(status: int, message: str, hint: str = "", command: str = "", detail:
         detail=detail,
     )
     return page, status
+
+
+def _hide_index_path(text: str) -> str:
+    """`text` with the index directory shown relative to the working directory, or only by its name."""
+    configured = Path(current_app.config["INDEX_DIR"])
+    absolute = configured.resolve()
+    try:
+        shown = str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        shown = f"…/{absolute.name}"
+    for spelling in sorted({str(absolute), str(configured.absolute()), str(configured)}, key=len, reverse=True):
+        text = text.replace(spelling, shown)
+    return text
+
+
+def _busy_responder(app: Flask) -> Callable[[dict[str, Any], Busy, Callable[..., Any]], Iterable[bytes]]:
+    """The 503 + Retry-After that admission control answers with, as a page or JSON like every other error."""
+
+    def refuse(environ: dict[str, Any], busy: Busy, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with app.request_context(environ):
+            if busy.reason == "queue":
+                message = "服务器正忙：同时在处理其他复杂的检索，这个检索暂时无法受理。"
+            else:
+                message = f"检索超出了 {app.config['LIMITS'].time_budget_ms / 1000:g} 秒的处理时限，已停止等待。"
+            body, status = _error(
+                503, message, f"请 {busy.retry_after} 秒后重试；缩短检索词、减少 OR 的选项和筛选值也会更快。"
+            )
+            response = app.make_response((body, status))
+            response.headers["Retry-After"] = str(busy.retry_after)
+            response = app.process_response(response)
+            return response(environ, start_response)
+
+    return refuse
 
 
 def _register_errors(app: Flask) -> None:

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, jsonify, request, stream_with_cont
 from indexer.errors import QueryError
 from search_app import export
 from search_app.cite import cite as cite_section
-from search_app.web.state import TREND_MODES, SearchState, engine, engine_errors
+from search_app.web.state import TREND_MODES, SearchState, document_page, engine, engine_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -82,8 +82,8 @@ def cite(section_id: str) -> Response:
 @bp.get("/doc/<doc_id>")
 @engine_errors
 def document(doc_id: str) -> Response:
-    """A document's stored record, its sections highlighted for `q`."""
-    record = engine().document(doc_id, request.args.get("q", "").strip())
+    """One page (`page`) of a document: metadata, outline, and the page's sections highlighted for `q`."""
+    record = document_page(doc_id, request.args)
     if record is None:
         abort(404, description=f"没有编号为 {doc_id} 的文档")
     return jsonify(record)

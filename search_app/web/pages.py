@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from search_app.web.state import (
     SORT_LABELS,
     TREND_MODES,
     SearchState,
+    document_page,
     engine,
     engine_errors,
     facet_key,
@@ -114,9 +116,9 @@ def search() -> str:
 @bp.get("/doc/<doc_id>")
 @engine_errors
 def document(doc_id: str) -> str:
-    """One document: metadata, outline, and the full text with the query's matches marked."""
+    """One document: metadata, outline, and its text (a page of it, when long) with the query's matches marked."""
     q = request.args.get("q", "").strip()
-    record = engine().document(doc_id, q)
+    record = document_page(doc_id, request.args)
     if record is None:
         abort(404, description=f"没有编号为“{doc_id[:64]}”的文档，可能已在重建索引时移除。")
     url = record.get("url") or ""
@@ -135,6 +137,8 @@ def document(doc_id: str) -> str:
         similar=similar,
         q=q,
         state=SearchState(q=q),
+        doc_pages=_page_numbers(record["page"], record["pages"]),
+        pager=DocPager(doc_id, q, record["page"]),
         # Only web addresses become links: a javascript: or data: URL in a corpus stays text.
         url_is_link=urlsplit(url).scheme.lower() in ("http", "https"),
     )
@@ -152,6 +156,19 @@ def passage() -> str:
         except QueryError as exc:
             error = str(exc)
     return render_template("passage.html", text=text, result=result, error=error, max_chars=MAX_PASSAGE_CHARS, state=SearchState())
+
+
+@dataclass(frozen=True)
+class DocPager:
+    """The pages of a long document, as the pagination template sees a search state: a page and each page's URL."""
+
+    doc_id: str
+    q: str
+    page: int
+
+    def with_page(self, page: int) -> str:
+        """URL of another page of the document."""
+        return url_for("pages.document", doc_id=self.doc_id, q=self.q or None, page=page if page > 1 else None)
 
 
 def _doc_href(doc_id: str, q: str, section_id: str) -> str:

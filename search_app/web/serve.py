@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import resource
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import waitress
 
 from indexer.errors import IndexMissing, IndexOutdated
 from search_app.web import create_app
+from search_app.limits import ServerLimits
 from search_app.web.state import reindex_command
 
+# File descriptors kept free for the index, the log and the listening sockets.
+RESERVED_FDS = 64
 
-def serve(index_dir: Path, host: str, port: int, threads: int) -> int:
+
+def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
     """Serve until interrupted; returns the exit code (0, or 1 when the port cannot be opened).
 
     A missing or outdated index is reported here but does not stop the server: the site
     explains the problem on every page until a reindex publishes an index, which the
     running server then picks up without a restart.
     """
-    app = create_app({"INDEX_DIR": index_dir})
+    limits = _fit_connection_limit(limits)
+    app = create_app({"INDEX_DIR": index_dir, "LIMITS": limits})
     engine = app.extensions["engine"]
     try:
         engine.check()
@@ -30,7 +37,20 @@ def serve(index_dir: Path, host: str, port: int, threads: int) -> int:
         print(f"  build the index with: {reindex_command(index_dir)}", file=sys.stderr)
         print("  until then every page explains this (HTTP 503)", file=sys.stderr)
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="edu-search")
+        server = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            ident="edu-search",
+            threads=limits.threads,
+            connection_limit=limits.connection_limit,
+            # Idle connections are closed after the timeout, checked every second: a crowd of
+            # idle clients can delay a new one by at most that long, even at the connection limit.
+            channel_timeout=limits.idle_timeout_s,
+            cleanup_interval=1,
+            # select() cannot watch descriptors above 1023; poll() has no such limit.
+            asyncore_use_poll=True,
+        )
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -39,6 +59,12 @@ def serve(index_dir: Path, host: str, port: int, threads: int) -> int:
     for bound_host, bound_port in listening:
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         print(f"serving on http://{shown}:{bound_port}/  (Ctrl-C to stop)", flush=True)
+    print(
+        f"limits: {limits.threads} threads, {limits.connection_limit} connections, idle timeout {limits.idle_timeout_s} s, "
+        f"time budget {limits.time_budget_ms} ms, {limits.expensive_slots} expensive slot(s) "
+        f"(cost >= {limits.expensive_cost}), /doc pages of {limits.doc_page_chars} characters",
+        flush=True,
+    )
     try:
         server.run()
     except KeyboardInterrupt:
@@ -46,3 +72,13 @@ def serve(index_dir: Path, host: str, port: int, threads: int) -> int:
     finally:
         server.close()
     return 0
+
+
+def _fit_connection_limit(limits: ServerLimits) -> ServerLimits:
+    """The limits with the connection limit lowered to what the process may open (RLIMIT_NOFILE)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or limits.connection_limit <= soft - RESERVED_FDS:
+        return limits
+    fitted = max(1, soft - RESERVED_FDS)
+    print(f"warning: connection limit lowered from {limits.connection_limit} to {fitted} (ulimit -n is {soft})", file=sys.stderr)
+    return replace(limits, connection_limit=fitted)

@@ -29,6 +29,10 @@ SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 # Section kinds → ASCII CSS class names (badge colours).
 KIND_CLASSES = dict(zip(SECTION_KINDS, ("review", "problem", "task", "other")))
 UNKNOWN_YEAR = "none"
+# Every link of a results page repeats the whole state, so the state's size multiplies the
+# page's: all filters of a page together are capped (each facet has its own cap in the engine).
+MAX_STATE_FILTERS = 40
+MAX_STATE_FILTER_CHARS = 500
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +40,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def engine() -> SearchEngine:
     """The app's one SearchEngine (created by `create_app`)."""
     return current_app.extensions["engine"]
+
+
+def document_page(doc_id: str, args: MultiDict[str, str]) -> dict[str, Any] | None:
+    """The page (`page` parameter) of a document highlighted for `q`, in pages of the configured size; None if unknown."""
+    page = _int_param(args, "page", 1, "页码")
+    return engine().document(doc_id, args.get("q", "").strip(), page, current_app.config["LIMITS"].doc_page_chars)
 
 
 def reindex_command(index_dir: Any) -> str:
@@ -88,6 +98,24 @@ def _int_param(args: MultiDict[str, str], name: str, default: int, label: str) -
         raise QueryError(f"{label}必须是整数（参数 {name}={raw[:20]!r}）") from None
 
 
+def _check_state_size(filters: dict[str, list[str]]) -> None:
+    """QueryError when the filters together exceed what a page may repeat in each of its links."""
+    count = sum(len(values) for values in filters.values())
+    if count > MAX_STATE_FILTERS:
+        raise QueryError(f"筛选值太多：所有筛选项合计最多 {MAX_STATE_FILTERS} 个（当前 {count} 个）")
+    chars = sum(len(v) for values in filters.values() for v in values)
+    if chars > MAX_STATE_FILTER_CHARS:
+        raise QueryError(f"筛选条件过长：所有筛选值合计最多 {MAX_STATE_FILTER_CHARS} 个字符（当前 {chars} 个）")
+
+
+def _year_param(value: str) -> str:
+    """The URL form of a year filter value; anything that is not a year is left for validation to refuse."""
+    if value.lower() in NULL_YEAR_VALUES:
+        return UNKNOWN_YEAR
+    # isdecimal, not isdigit: int() refuses "²" or "①", which validation then explains.
+    return str(int(value)) if value.isdecimal() else value
+
+
 @dataclass(frozen=True)
 class SearchState:
     """Query, filters (facet → URL values), sort and page of one search page."""
@@ -106,16 +134,18 @@ class SearchState:
         """Read the state from a query string; QueryError for a page or per_page that is not a number.
 
         A facet parameter may be repeated for several values; blank values are ignored (an
-        empty `year=` would otherwise mean "unknown year") and the spellings of the unknown
-        year are unified so that toggling "none" finds them.
+        empty `year=` would otherwise mean "unknown year") and the spellings of a year are
+        unified — "none" for the unknown year, ASCII digits for ２０２３ or ٢٠٢٣ — so that
+        toggling a facet value finds them.
         """
         filters: dict[str, list[str]] = {}
         for name in FACET_FIELDS:
             values = [v.strip() for v in args.getlist(name) if v.strip()]
             if name == "year":
-                values = [UNKNOWN_YEAR if v.lower() in NULL_YEAR_VALUES else v for v in values]
+                values = [_year_param(v) for v in values]
             if values:
                 filters[name] = list(dict.fromkeys(values))
+        _check_state_size(filters)
         return cls(
             q=args.get("q", "").strip(),
             filters=filters,
