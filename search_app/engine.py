@@ -42,6 +42,7 @@ MAX_PER_PAGE = 50
 MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
 SECONDARY_SECTION_RATIO = 0.5
+DOC_EXTRA_WEIGHT = 0.5  # share of a document's 2nd and 3rd best sections added to its best (see doc_score)
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
 DOC_PAGE_CHARS = 100_000  # text characters on one page of a document (EDU_SEARCH_DOC_PAGE_CHARS)
@@ -168,8 +169,10 @@ class SearchEngine:
         parsed = parse_query(req.q)
         compiled = gen.compiler.compile(parsed)
         searcher = gen.index.searcher()
+        _exclude_documents(gen, searcher, compiled)
         filters = self._filters(gen, req.filters)
         main = self._query(compiled, filters)
+        ranked = self._query(compiled, filters, rank=True)
         sort = req.sort
         if compiled.browse and sort == "relevance":
             sort = "newest"
@@ -180,8 +183,8 @@ class SearchEngine:
 
         def fetch(n: int) -> list[list[tuple[float, tantivy.DocAddress]]]:
             if sort == "relevance":
-                return self._group_by_relevance(searcher, main, n, total_sections)
-            return self._group_by_date(searcher, gen, compiled, filters, main, n, sort)
+                return self._group_by_relevance(searcher, ranked, n, total_sections)
+            return self._group_by_date(searcher, gen, compiled, filters, ranked, n, sort)
 
         total_matched = total_docs
         if req.fold:
@@ -209,7 +212,10 @@ class SearchEngine:
             "facets": facets,
         }
 
-    def _query(self, compiled: Compiled, filters: dict[str, tantivy.Query], skip: str | None = None) -> tantivy.Query:
+    def _query(
+        self, compiled: Compiled, filters: dict[str, tantivy.Query], skip: str | None = None, rank: bool = False
+    ) -> tantivy.Query:
+        """The query's Must/MustNot clauses; with `rank`, also the proximity and title bonuses (ranking only)."""
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = [(Occur.Must, q) for q in compiled.positive]
         if compiled.year_range is not None:
             clauses.append((Occur.Must, compiled.year_range))
@@ -217,6 +223,8 @@ class SearchEngine:
         if not any(o == Occur.Must for o, _ in clauses):
             clauses.append((Occur.Must, tantivy.Query.all_query()))
         clauses.extend((Occur.MustNot, q) for q in compiled.excluded)
+        if rank and compiled.positive:
+            clauses.extend((Occur.Should, q) for q in compiled.boosts)
         return tantivy.Query.boolean_query(clauses)
 
     @staticmethod
@@ -239,13 +247,13 @@ class SearchEngine:
     def _group_by_relevance(
         searcher: tantivy.Searcher, query: tantivy.Query, docs_needed: int, total: int
     ) -> list[list[tuple[float, tantivy.DocAddress]]]:
-        """Top sections grouped by document, documents ordered by their best section."""
+        """Top sections grouped by document, documents ordered by `doc_score`."""
         limit = max(200, docs_needed * 8)
         while True:
             hits = searcher.search(query, min(limit, max(total, 1)), count=False).hits
             groups = _group(searcher, hits)
             if len(groups) >= docs_needed or len(hits) >= total:
-                return groups
+                return sorted(groups, key=doc_score, reverse=True)
             limit *= 4
 
     def _group_by_date(
@@ -294,6 +302,7 @@ class SearchEngine:
         first: dict[str, Any] = {}
         doc_id = ""
         best = group[0][0] if group else 0.0
+        relevance = doc_score(group)
         # Weaker sections of the same speech are shown only when they are nearly as relevant.
         shown = [h for h in group[:SECTIONS_PER_HIT] if h[0] >= best * SECONDARY_SECTION_RATIO] or group[:1]
         for score, addr in shown:
@@ -318,7 +327,7 @@ class SearchEngine:
             "doc_kind": first.get("doc_kind"),
             "source": first.get("source"),
             "source_file": first.get("source_file"),
-            "score": round(float(best), 4) if isinstance(best, float) else best,
+            "score": round(float(relevance), 4),
             "sections": sections,
         }
 
@@ -380,6 +389,7 @@ class SearchEngine:
         series = []
         for q in queries:
             compiled = gen.compiler.compile(parse_query(q))
+            _exclude_documents(gen, searcher, compiled)
             rows = facet_counts(searcher, self._query(compiled, filters_q, skip="year"), {"y": S.F_YEAR})["y"]
             years = sorted(
                 (
@@ -501,6 +511,33 @@ class SearchEngine:
             "sections": searcher.num_docs,
             "documents": count_documents(searcher, tantivy.Query.all_query()),
         }
+
+
+def _exclude_documents(gen: _Generation, searcher: tantivy.Searcher, compiled: Compiled) -> None:
+    """Turn the exclusions into whole documents: `-x` drops every document with a section matching x."""
+    if not compiled.excluded:
+        return
+    either = compiled.excluded[0] if len(compiled.excluded) == 1 else tantivy.Query.boolean_query(
+        [(Occur.Should, q) for q in compiled.excluded]
+    )
+    total = searcher.search(either, 1, count=True).count
+    if not total:
+        compiled.excluded = []
+        return
+    hits = searcher.search(either, total, count=False).hits
+    first: dict[int, tantivy.DocAddress] = {}
+    for num, (_, addr) in zip(searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits]), hits):
+        first.setdefault(num, addr)
+    doc_ids = [searcher.doc(addr).get_first(S.F_DOC_ID) for addr in first.values()]
+    compiled.excluded = [tantivy.Query.term_set_query(gen.schema, S.F_DOC_ID, doc_ids)]
+
+
+def doc_score(group: list[tuple[float, tantivy.DocAddress]]) -> float:
+    """A document's relevance: its best section plus DOC_EXTRA_WEIGHT of each of its next sections
+    (up to SECTIONS_PER_HIT): a law with three articles on the topic outranks one that mentions it once."""
+    if not group:
+        return 0.0
+    return group[0][0] + DOC_EXTRA_WEIGHT * sum(s for s, _ in group[1:SECTIONS_PER_HIT])
 
 
 def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]]) -> list[list[tuple[float, tantivy.DocAddress]]]:
