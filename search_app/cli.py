@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("query", help='query: words (all must match), "exact phrase", OR, -exclude, title:, year:2019..2023')
     s.add_argument("--index", type=Path, help=index_help)
     s.add_argument("--year", action="append", default=[], help="year filter (repeatable; 'none' = unknown year)")
-    s.add_argument("--topic", action="append", default=[], help="topic filter (repeatable)")
+    s.add_argument("--topic", action="append", default=[], help="topic filter: documents whose main topics include it (repeatable)")
+    s.add_argument("--section-topic", action="append", default=[], help="only the sections tagged with this topic themselves (repeatable)")
     s.add_argument("--section", action="append", default=[], help="section kind filter: 回顾总结/问题挑战/部署任务/其他")
     s.add_argument("--doc-kind", action="append", default=[], help="document kind filter: 讲话/工作要点/工作报告/法规/新闻/其他")
     s.add_argument("--source", action="append", default=[], help="source (collection or site) filter, e.g. 政府工作报告 (repeatable)")
@@ -90,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
                     for k, v in {
                         "year": args.year,
                         "topic": args.topic,
+                        "section_topic": args.section_topic,
                         "section": args.section,
                         "doc_kind": args.doc_kind,
                         "source": args.source,

@@ -36,6 +36,9 @@ Occur = tantivy.Occur
 # Facet name (URL parameter) → index field. "topic" is the document's main topics (doc_topics), so
 # the facet counts and filters documents; within them, sections tagged with the topic rank first.
 FACET_FIELDS = {"year": S.F_YEAR_KEY, "topic": S.F_DOC_TOPICS, "section": S.F_KIND, "doc_kind": S.F_DOC_KIND, "source": S.F_SOURCE}
+# Filters without a facet: "section_topic" keeps only the sections tagged with a topic themselves
+# (a news item or a law article about it, in a document whose main topics are others).
+FILTER_FIELDS = {**FACET_FIELDS, "section_topic": S.F_TOPICS}
 SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE = 100
 MAX_PER_PAGE = 50
@@ -83,8 +86,8 @@ class SearchRequest:
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise QueryError(f"每页条数应在 1 到 {MAX_PER_PAGE} 之间")
         for name, values in self.filters.items():
-            if name not in FACET_FIELDS:
-                raise QueryError(f"未知的筛选项 {name!r}：可选 {', '.join(FACET_FIELDS)}")
+            if name not in FILTER_FIELDS:
+                raise QueryError(f"未知的筛选项 {name!r}：可选 {', '.join(FILTER_FIELDS)}")
             if len(values) > MAX_FILTER_VALUES:
                 raise QueryError(f"筛选项 {name} 最多 {MAX_FILTER_VALUES} 个值")
             for v in values:
@@ -236,7 +239,7 @@ class SearchEngine:
             if name == "year":
                 values = [year_key(v) for v in values]
             values = list(dict.fromkeys(values))
-            out[name] = tantivy.Query.term_set_query(gen.schema, FACET_FIELDS[name], values)
+            out[name] = tantivy.Query.term_set_query(gen.schema, FILTER_FIELDS[name], values)
             if name == "topic":
                 # The sections that carry the topic themselves come first (and alone in a browse).
                 section_topic = tantivy.Query.boost_query(tantivy.Query.term_set_query(gen.schema, S.F_TOPICS, values), SECTION_TOPIC_BOOST)
@@ -342,7 +345,7 @@ class SearchEngine:
         results: dict[str, list[dict[str, Any]]] = {}
         if shared:
             results.update(self._aggregate(searcher, self._query(compiled, filters), shared))
-        for name in filters:
+        for name in filters.keys() & FACET_FIELDS.keys():
             results.update(self._aggregate(searcher, self._query(compiled, filters, skip=name), [name]))
         out = {}
         for name in FACET_FIELDS:

@@ -6,10 +6,14 @@ import json
 import time
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from indexer import schema as S
+from indexer.docstore import DocStore
+from indexer.location import IndexLocation
 from indexer.models import Section
 from indexer.structure import split_sections
 from indexer.topics import (
@@ -263,16 +267,24 @@ def test_parse_json_explains_the_topics(tmp_path: Path, capsys: pytest.CaptureFi
 
 # -- the whole collection -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def collection_records(full_index: Path) -> list[dict]:
-    from indexer import schema as S
-    from indexer.docstore import DocStore
-    from indexer.location import IndexLocation
-
+def collection_store(full_index: Path) -> Iterator[DocStore]:
     store = DocStore(IndexLocation(full_index).current() / S.DOCSTORE, readonly=True)
-    try:
-        return [json.loads(r) for (r,) in store.db.execute("SELECT record FROM documents")]
-    finally:
-        store.close()
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def collection_records(collection_store: DocStore) -> list[dict]:
+    """Per document of the whole collection: id, kind, title, its topics and its sections' topics."""
+    rows = collection_store.db.execute(
+        "SELECT doc_id, doc_kind, json_extract(record, '$.title'), json_extract(record, '$.topics'),"
+        " (SELECT json_group_array(json_extract(s.value, '$.topics')) FROM json_each(record, '$.sections') s)"
+        " FROM documents"
+    )
+    return [
+        {"doc_id": d, "doc_kind": k, "title": t, "topics": json.loads(topics), "section_topics": [json.loads(x) if isinstance(x, str) else x for x in json.loads(sections)]}
+        for d, k, t, topics, sections in rows
+    ]
 
 
 @pytest.mark.shared
@@ -286,7 +298,7 @@ def test_collection_documents_have_few_topics(collection_records: list[dict]) ->
 
 
 @pytest.mark.shared
-def test_no_law_without_a_double_reduction_word_is_double_reduction(collection_records: list[dict]) -> None:
+def test_no_law_without_a_double_reduction_word_is_double_reduction(collection_records: list[dict], collection_store: DocStore) -> None:
     lex = load_lexicon()
     topic = TOPICS.index("双减与课后服务")
     # The topic's words that need no context: any real 双减 text has one of them.
@@ -294,17 +306,12 @@ def test_no_law_without_a_double_reduction_word_is_double_reduction(collection_r
     assert {"双减", "课后服务", "作业负担"} <= plain
     laws = [r for r in collection_records if r["doc_kind"] == "法规"]
     assert len(laws) > 3000
-    wrong = [
-        r["title"]
-        for r in laws
-        if not any(w in r["text"] for w in plain)
-        and ("双减与课后服务" in r["topics"] or any("双减与课后服务" in s["topics"] for s in r["sections"]))
-    ]
+    tagged = [r for r in laws if "双减与课后服务" in r["topics"] or any("双减与课后服务" in t for t in r["section_topics"])]
+    wrong = [r["title"] for r in tagged if not any(w in collection_store.get(r["doc_id"])["text"] for w in plain)]
     assert wrong == []
-    titles = {r["title"]: r for r in laws}
     for title in ("退耕还林条例", "浙江省河道管理条例"):
-        record = next(r for t, r in titles.items() if title in t)
-        assert all("双减与课后服务" not in s["topics"] for s in record["sections"]), title
+        records = [r for r in laws if title in r["title"]]
+        assert records and not any(r in tagged for r in records), title
 
 
 @pytest.mark.shared
@@ -319,3 +326,16 @@ def test_topic_facet_counts_and_filters_documents(full_index: Path, collection_r
     assert result["hits"] and {h["doc_id"] for h in result["hits"]} <= with_topic
     unfiltered = engine.search(SearchRequest(q="课后服务"))
     assert result["total_docs"] < unfiltered["total_docs"]  # the filter filters
+
+
+def test_section_topic_filter_keeps_the_sections_of_a_topic(seed_index: Path) -> None:
+    from search_app.engine import SearchEngine, SearchRequest
+
+    engine = SearchEngine(seed_index)
+    by_doc = engine.search(SearchRequest(filters={"topic": ["心理健康"]}, per_page=50))
+    by_section = engine.search(SearchRequest(filters={"section_topic": ["心理健康"]}, per_page=50))
+    assert by_section["total_sections"] < by_doc["total_sections"]
+    assert all("心理健康" in s["topics"] for h in by_section["hits"] for s in h["sections"])
+    # Not a facet of its own: the facets are the same five, and they count the filtered sections' documents.
+    assert "section_topic" not in by_section["facets"]
+    assert sum(r["count"] for r in by_section["facets"]["doc_kind"]) == by_section["total_docs"]
