@@ -33,13 +33,15 @@ _NUMBERING = re.compile(
 )
 _TRAILING = re.compile(r"[\s。：:；;，,、]+$")
 _WHITESPACE = re.compile(r"\s+")
+# A phrase carrying a date (新闻联播 2022-09-24, one title per broadcast) names one document, not a term.
+_DATED = re.compile(r"\d{4}\s*[-./年]\s*\d{1,2}")
 PHRASE_MARK = "\x01"  # prefixes a phrase in the stored sets (a word never starts with a control character)
 
 
 def _phrase(text: str) -> str | None:
     """A heading or title as a suggestion: normalised, numbering and trailing punctuation stripped."""
     text = _WHITESPACE.sub(" ", _TRAILING.sub("", _NUMBERING.sub("", text or ""))).strip()
-    if not MIN_PHRASE_CHARS <= len(text) <= MAX_PHRASE_CHARS or not _HAN.search(text):
+    if not MIN_PHRASE_CHARS <= len(text) <= MAX_PHRASE_CHARS or not _HAN.search(text) or _DATED.search(text):
         return None
     return get_analyzer().normalize(text).text
 

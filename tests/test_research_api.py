@@ -295,3 +295,46 @@ def test_suggestions_follow_an_incremental_reindex(tmp_path):
     reindex([corpus], index, incremental=True, progress=False, workers=1)
     after = {s["text"]: s["docs"] for s in SearchEngine(index).suggest("教育")["suggestions"]}
     assert after["教育"] == len(with_term) - 1
+
+
+# -- the whole collection ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def full_client(full_index: Path):
+    return create_app({"INDEX_DIR": full_index}).test_client()
+
+
+def test_source_filter_leaves_out_the_laws(full_client):
+    """"Only the speeches and reports, not the laws": select every source but the laws' one."""
+    everything = full_client.get("/api/search").get_json()
+    sources = {row["value"]: row["count"] for row in everything["facets"]["source"]}
+    # Facets count every document; total_matched too (total_docs folds versions and duplicates).
+    assert sum(sources.values()) == everything["total_matched"] and len(sources) >= 4
+    laws_by_source = full_client.get("/api/search", query_string={"doc_kind": "法规"}).get_json()["facets"]["source"]
+    laws = max(laws_by_source, key=lambda row: row["count"])["value"]
+    rest = [("source", s) for s in sources if s != laws]
+    data = full_client.get("/api/search", query_string=[("q", "教育"), *rest, ("per_page", "50")]).get_json()
+    plain = full_client.get("/api/search", query_string={"q": "教育", "source": laws}).get_json()
+    total = full_client.get("/api/search", query_string={"q": "教育"}).get_json()
+    assert data["total_matched"] + plain["total_matched"] == total["total_matched"]
+    assert data["hits"] and laws not in {h["source"] for h in data["hits"]}
+
+
+def test_trend_share_on_the_collection_divides_by_each_years_documents(full_client):
+    per_year = {row["value"]: row["count"] for row in full_client.get("/api/search").get_json()["facets"]["year"]}
+    data = full_client.get("/api/trend", query_string=[("q", "双减"), ("q", "义务教育")]).get_json()
+    assert {r["year"]: r["docs"] for r in data["totals"]} == {y: n for y, n in per_year.items() if y is not None}
+    for series in data["series"]:
+        for row in series["years"]:
+            assert row["share"] == round(row["docs"] / per_year[row["year"]], 4)
+
+
+def test_suggest_on_the_collection(full_index: Path):
+    engine = SearchEngine(full_index)
+    texts = [s["text"] for s in engine.suggest("义务教育法")["suggestions"]]
+    assert texts[0] == "义务教育法" and any(t != "义务教育法" and t.endswith("义务教育法") for t in texts)
+    times = []
+    for prefix in ["教", "双减", "立德树人", "zz", "的", "课后服务", "中华人民共和国教"] * 10:
+        started = time.perf_counter()
+        engine.suggest(prefix)
+        times.append((time.perf_counter() - started) * 1000)
+    assert statistics.median(times) < 20, f"median {statistics.median(times):.2f} ms"
