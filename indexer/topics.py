@@ -28,6 +28,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,9 @@ class Lexicon:
 @dataclass(slots=True)
 class _Tally:
     score: float = 0.0
-    heading_weight: float = 0.0  # largest context-free keyword weight hit (used for headings)
-    terms: Counter[str] = field(default_factory=Counter)
-    against: Counter[str] = field(default_factory=Counter)
-    out_of_context: Counter[str] = field(default_factory=Counter)
+    terms: dict[str, int] = field(default_factory=dict)
+    against: dict[str, int] = field(default_factory=dict)
+    out_of_context: dict[str, int] = field(default_factory=dict)
 
 
 def _context_words(value: str | list[str], sets: dict[str, list[str]], where: str) -> tuple[str, ...]:
@@ -131,12 +131,9 @@ def load_lexicon(path: Path = TOPICS_PATH) -> Lexicon:
 TOPICS: tuple[str, ...] = load_lexicon().topics
 
 
-def _tally(text: str, lex: Lexicon) -> dict[int, _Tally]:
-    """One automaton pass over `text`: the evidence per topic index."""
-    matches = lex.automaton.find_matches_as_indexes(text)
-    if not matches:
-        return {}
-    counts = Counter(m[0] for m in matches)
+def _tally(text: str, matches: list[tuple[int, int, int]], lex: Lexicon) -> dict[int, _Tally]:
+    """The evidence per topic index from the automaton's matches in `text`."""
+    counts = Counter(map(itemgetter(0), matches))
     near: Counter[tuple[int, int]] = Counter()  # (pattern, topic) -> hits with a context word nearby
     if not lex.gated.isdisjoint(counts):
         window = lex.context_window
@@ -153,42 +150,52 @@ def _tally(text: str, lex: Lexicon) -> dict[int, _Tally]:
             tally = tallies.get(rule.topic) or tallies.setdefault(rule.topic, _Tally())
             hits = near[idx, rule.topic] if rule.context else n
             if hits < n:
-                tally.out_of_context[term] += n - hits
-            if not hits:
-                continue
-            tally.score += rule.weight * hits
-            if rule.weight < 0:
-                tally.against[term] += hits
-            else:
-                tally.terms[term] += hits
-                if not rule.context:
-                    tally.heading_weight = max(tally.heading_weight, rule.weight)
+                tally.out_of_context[term] = n - hits
+            if hits:
+                tally.score += rule.weight * hits
+                (tally.against if rule.weight < 0 else tally.terms)[term] = hits
     return tallies
 
 
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def _evidence(tally: _Tally) -> dict[str, Any]:
-    out: dict[str, Any] = {"score": round(tally.score, 2), "terms": dict(tally.terms.most_common())}
+    out: dict[str, Any] = {"score": round(tally.score, 2), "terms": _by_count(tally.terms)}
     if tally.against:
-        out["against"] = dict(tally.against.most_common())
+        out["against"] = _by_count(tally.against)
     if tally.out_of_context:
-        out["out_of_context"] = dict(tally.out_of_context.most_common())
+        out["out_of_context"] = _by_count(tally.out_of_context)
     return out
 
 
 def explain_topics(text: str, heading: str = "") -> tuple[list[str], Evidence]:
     """The topics of a piece of text (taxonomy order) and the evidence for every topic with any."""
     lex = load_lexicon()
-    tallies = _tally(text, lex)
+    matches = lex.automaton.find_matches_as_indexes(text)
+    if not matches and not heading:
+        return [], {}
+    tallies = _tally(text, matches, lex)
     needed = max(lex.min_score, len(text) / lex.chars_per_point)
     tagged = {index for index, t in tallies.items() if t.score >= needed}
-    evidence = {lex.topics[i]: _evidence(t) for i, t in sorted(tallies.items()) if t.terms or t.against or t.out_of_context}
+    evidence = {lex.topics[i]: _evidence(t) for i, t in sorted(tallies.items())}
     if heading:
-        for index, t in _tally(heading, lex).items():
-            section = tallies.get(index)
-            if t.heading_weight >= lex.heading_min_weight and (section is None or section.score >= 0):
-                tagged.add(index)
-                entry = evidence.setdefault(lex.topics[index], {"score": 0.0, "terms": {}})
-                entry["heading"] = sorted(t.terms)
+        # A section's text starts with its heading: its matches are the first ones (no second scan).
+        if text.startswith(heading):
+            in_heading = [m for m in matches[:len(heading)] if m[2] <= len(heading)]
+        else:
+            in_heading = lex.automaton.find_matches_as_indexes(heading)
+        for idx, _, _ in in_heading:
+            for rule in lex.rules[idx]:
+                section = tallies.get(rule.topic)
+                if rule.context or rule.weight < lex.heading_min_weight or (section is not None and section.score < 0):
+                    continue
+                tagged.add(rule.topic)
+                entry = evidence.setdefault(lex.topics[rule.topic], {"score": 0.0, "terms": {}})
+                words = entry.setdefault("heading", [])
+                if lex.terms[idx] not in words:
+                    words.append(lex.terms[idx])
     return [lex.topics[index] for index in sorted(tagged)], evidence
 
 
