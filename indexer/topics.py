@@ -211,7 +211,7 @@ def assign_topics(sections: list[Section]) -> None:
 
 
 def _document_weights(sections: list[Section]) -> dict[str, tuple[float, float, float]]:
-    """Per topic of at least one section: (share of the text in its sections, summed score, weight)."""
+    """Per topic with any evidence: (share of the text in the sections tagged with it, summed score, weight)."""
     scores: Counter[str] = Counter()
     covered: Counter[str] = Counter()
     length = 0
@@ -222,8 +222,8 @@ def _document_weights(sections: list[Section]) -> dict[str, tuple[float, float, 
         for topic in section.topics:
             covered[topic] += len(section.text)
     out = {}
-    for topic, chars in covered.items():
-        share = chars / length if length else 1.0
+    for topic in scores.keys() | covered.keys():
+        share = covered[topic] / length if length else 1.0
         out[topic] = (share, scores[topic], share * scores[topic])
     return out
 
@@ -247,10 +247,10 @@ def document_evidence(sections: list[Section]) -> Evidence:
     merged: dict[str, dict[str, Any]] = {}
     for section in sections:
         for topic, ev in section.topic_evidence.items():
-            entry = merged.setdefault(topic, {"sections": 0, "terms": Counter(), "against": Counter()})
+            entry = merged.setdefault(topic, {"sections": 0, "terms": Counter(), "against": Counter(), "out_of_context": Counter()})
             entry["sections"] += topic in section.topics
-            entry["terms"].update(ev["terms"])
-            entry["against"].update(ev.get("against", {}))
+            for key in ("terms", "against", "out_of_context"):
+                entry[key].update(ev.get(key, {}))
     out: Evidence = {}
     order = sorted(merged, key=lambda t: (-weights.get(t, (0.0, 0.0, 0.0))[2], TOPICS.index(t)))
     for topic in order:
@@ -263,6 +263,7 @@ def document_evidence(sections: list[Section]) -> Evidence:
             "sections": entry["sections"],
             "terms": dict(entry["terms"].most_common()),
         }
-        if entry["against"]:
-            out[topic]["against"] = dict(entry["against"].most_common())
+        for key in ("against", "out_of_context"):
+            if entry[key]:
+                out[topic][key] = dict(entry[key].most_common())
     return out
