@@ -224,7 +224,7 @@ def _document_weights(sections: list[Section]) -> dict[str, tuple[float, float, 
     out = {}
     for topic in scores.keys() | covered.keys():
         share = covered[topic] / length if length else 1.0
-        out[topic] = (share, scores[topic], share * scores[topic])
+        out[topic] = (share, scores[topic], share * scores[topic] if share else 0.0)
     return out
 
 
