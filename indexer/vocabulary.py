@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from indexer.analysis import get_analyzer
 from indexer.prepare import PreparedDoc

@@ -10,8 +10,9 @@ import csv
 import html
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from openpyxl import Workbook
 
@@ -35,17 +36,27 @@ def plain(snippet_html: str) -> str:
 
 
 def rows(engine: SearchEngine, req: SearchRequest, link: Linker, limit: int = MAX_ROWS) -> Iterator[list[Any]]:
-    """Up to `limit` rows (see COLUMNS) of the search `req` from its first page on; the page in `req` is ignored."""
+    """Up to `limit` rows (see COLUMNS) of the search `req` from its first page on; the page in `req` is ignored.
+
+    The first results page is fetched at the page size the reader sees, so that the first rows
+    are that page exactly (a document's rank can depend on how many hits are grouped); the rest
+    comes in pages of MAX_PER_PAGE, each document once.
+    """
+    seen: set[str] = set()
     count = 0
-    for page in range(1, MAX_PAGE + 1):
-        result = engine.search(replace(req, page=page, per_page=MAX_PER_PAGE))
-        for n, hit in enumerate(result["hits"], (page - 1) * MAX_PER_PAGE + 1):
+    requests = [replace(req, page=1)] + [replace(req, page=p, per_page=MAX_PER_PAGE) for p in range(1, MAX_PAGE + 1)]
+    for current in requests:
+        result = engine.search(current)
+        for hit in result["hits"]:
+            if hit["doc_id"] in seen:
+                continue
+            seen.add(hit["doc_id"])
             for section in hit["sections"]:
                 if count >= limit:
                     return
                 count += 1
                 yield [
-                    n,
+                    len(seen),
                     hit["title"],
                     hit["year"] or "",
                     hit["date"] or "",
@@ -56,7 +67,7 @@ def rows(engine: SearchEngine, req: SearchRequest, link: Linker, limit: int = MA
                     plain(section["snippet_html"]),
                     link(hit, section),
                 ]
-        if len(result["hits"]) < MAX_PER_PAGE:
+        if current.per_page == MAX_PER_PAGE and len(result["hits"]) < MAX_PER_PAGE:
             return
 
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
 
 from tests.conftest import REPO
-from tests.test_browser import base_url, browser, index_dir  # noqa: F401 - the module's server and browser
+from tests.test_browser import base_url, browser, index_dir  # noqa: F401 - the module's server and browser (or its skip)
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402 - test_browser skips when missing
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: pip install -e '.[test]'")
+Browser, Page, expect = sync_api.Browser, sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.browser
 
@@ -86,7 +87,7 @@ def test_two_term_share_chart(page: Page, width: str, artifacts_dir: Path):
     latest = max(r["year"] for s in api["series"] for r in s["years"])
     row = page.locator(".trend-table tbody tr").first
     expect(row.locator("th")).to_have_text(str(latest))
-    for cell, series in zip(row.locator("td").all(), api["series"]):
+    for cell, series in zip(row.locator("td").all(), api["series"], strict=True):
         docs = {r["year"]: r["docs"] for r in series["years"]}.get(latest, 0)
         assert cell.inner_text().startswith(f"{docs} 篇")
     # The chart fits the width, the latest year included.

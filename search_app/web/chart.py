@@ -9,6 +9,7 @@ the values are also in a table beside the chart, so nothing needs hovering.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 HEIGHT = 190
@@ -122,7 +123,7 @@ def layout(
     defined = {year for year in slots if mode == "count" or year in has_docs}
     out_series = []
     grid: dict[int, list[Point]] = {year: [] for year in slots}
-    for n, (raw, per_year) in enumerate(zip(series, rows)):
+    for n, (raw, per_year) in enumerate(zip(series[:MAX_SERIES], rows, strict=True)):
         points = []
         for i, year in enumerate(slots):
             if year not in defined:
@@ -136,7 +137,7 @@ def layout(
         for year in slots:
             if year not in defined:
                 grid[year].append(Point(year, 0, 0, 0.0, 0.0, float(baseline)))
-        segments = [(a.x, a.y, b.x, b.y) for a, b in zip(points, points[1:])]
+        segments = [(a.x, a.y, b.x, b.y) for a, b in pairwise(points)]
         latest = next((p for p in reversed(points) if p.docs), None)
         out_series.append(Series(n, raw["query"], points, segments, latest))
     columns = [
