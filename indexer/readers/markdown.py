@@ -223,15 +223,12 @@ def html_fragment_text(markup: str) -> str:
     root = lxml.etree.fromstring(f"<div>{markup}</div>", _HTML_PARSER)
     if root is None:
         return ""
+    # Comments go, their tails join the text around them (iterwalk would skip the tails).
+    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)
     parts: list[str] = []
     hidden = 0  # depth inside script/style elements
     for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
-        tag = element.tag
-        if not isinstance(tag, str):  # a comment or processing instruction: only its tail shows
-            if event == "end" and element.tail and not hidden:
-                parts.append(element.tail)
-            continue
-        tag = tag.lower()
+        tag = str(element.tag).lower()
         if tag in _INVISIBLE_ELEMENTS:
             hidden += 1 if event == "start" else -1
         elif tag in _BLOCK_ELEMENTS:
