@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from indexer.pipeline import parse_raw
 from indexer.readers import read_file
 from indexer.readers.markdown import html_fragment_text, markdown_document
 from tests.conftest import shared_path
-from tests.test_structure import check_cover
 
 # What must never reach the index, a snippet or a page: tags, comments, entities, Markdown
 # link and heading syntax.
@@ -87,8 +87,10 @@ def parse(tmp_path: Path, name: str, source: str) -> Document:
 
 def check_sections(doc: Document) -> None:
     """Sections are the document's own slices, contiguous, and free of markup."""
-    check_cover(doc.text, doc.sections)
+    assert doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
+    assert all(before.end == after.start for before, after in pairwise(doc.sections))
     for section in doc.sections:
+        assert section.text == doc.text[section.start : section.end]
         assert not RAW_MARKUP.search(section.heading + "\n" + section.text), section.heading
 
 
