@@ -25,7 +25,7 @@ from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from search_app.cli import main as search_main
 from search_app.compile import EXPANSION_SCORE, QueryCompiler
-from search_app.engine import SearchEngine, SearchRequest
+from search_app.engine import DOC_EXTRA_WEIGHT, SearchEngine, SearchRequest
 from search_app.query import parse_query
 
 REPO = Path(__file__).resolve().parents[1]
@@ -271,8 +271,8 @@ def test_hits_are_documents_ordered_by_their_sections(seed_index: Path, seeds: S
         assert len(shown) == len([x for x in expected if x >= expected[0] * 0.5])
         assert shown == sorted(shown, reverse=True)
         assert shown[0] == pytest.approx(max(per_doc[hit["doc_id"]]), abs=1e-3)
-        # the document's score: its best section plus half of each of its next two
-        assert hit["score"] == pytest.approx(shown[0] + 0.5 * sum(expected[1:3]), abs=1e-3)
+        # the document's score: its best section plus a share of each of its next two
+        assert hit["score"] == pytest.approx(shown[0] + DOC_EXTRA_WEIGHT * sum(expected[1:3]), abs=1e-3)
 
 
 @pytest.mark.shared
@@ -420,9 +420,10 @@ def test_literal_match_ranks_above_expanded_only_match(seeds: SearchEngine, seed
     assert result["expanded"] == ["普高 → 普通高中"]
     order = [h["doc_id"] for h in result["hits"]]
     assert set(order[:2]) == literal and set(order[2:]) == expanded_only
-    # an expansion-only section scores EXPANSION_SCORE; its document adds half of two more such sections
-    assert all(h["score"] > 2 * EXPANSION_SCORE for h in result["hits"][:2])
-    assert [h["score"] for h in result["hits"][2:]] == [2 * EXPANSION_SCORE, EXPANSION_SCORE]
+    # an expansion-only section scores EXPANSION_SCORE; its document adds a share of two more such sections
+    top = EXPANSION_SCORE * (1 + 2 * DOC_EXTRA_WEIGHT)
+    assert all(h["score"] > top for h in result["hits"][:2])
+    assert [h["score"] for h in result["hits"][2:]] == [pytest.approx(top), EXPANSION_SCORE]
 
 
 @pytest.mark.parametrize(
