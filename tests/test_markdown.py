@@ -12,7 +12,7 @@ import pytest
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
-from indexer.readers.markdown import html_fragment_text, markdown_document
+from indexer.readers.markdown import markdown_document
 from tests.conftest import shared_path
 
 # What must never reach the index, a snippet or a page: tags, comments, entities, Markdown
@@ -98,14 +98,17 @@ def test_news_items_are_sections_with_their_page(tmp_path: Path) -> None:
     doc = parse(tmp_path, "news/20230919.md", NEWS)
     check_sections(doc)
     assert doc.doc_kind == "新闻"
-    assert [(s.level, s.heading) for s in doc.sections] == [
-        (0, "《新闻联播》 (20230919)"),
-        (2, "【新思想引领新征程】教育强国建设迈出坚实步伐"),
-        (2, "国内联播快讯"),
+    assert [(s.level, s.heading, s.path) for s in doc.sections] == [
+        (0, "《新闻联播》 (20230919)", []),
+        (2, "【新思想引领新征程】教育强国建设迈出坚实步伐", []),
+        (2, "国内联播快讯", []),
+        (3, "秋季学期各地中小学开学", ["国内联播快讯"]),  # a story of the 快讯, headed in bold
     ]
-    first, flash = doc.sections[1], doc.sections[2]
+    first, flash, story = doc.sections[1:]
     assert first.url == "https://tv.cctv.com/2023/09/19/VIDEaaaa230919.shtml"
-    assert flash.url == "https://tv.cctv.com/2023/09/19/VIDEbbbb230919.shtml"
+    # The 快讯's page link comes after its stories, and is theirs too.
+    assert flash.url == story.url == "https://tv.cctv.com/2023/09/19/VIDEbbbb230919.shtml"
+    assert story.text == "秋季学期各地中小学开学\n\n全国各地中小学陆续开学。"
     assert doc.url is None
     # Paragraphs and <br> become lines; entities are decoded, &nbsp; is a space.
     assert first.text == (
@@ -149,7 +152,10 @@ def test_nested_html_inside_markdown() -> None:
     )
     raw = markdown_document(source, "x.md")
     assert raw.text == "引言段落继续。\n\n标题文字\n第一段加粗结束\n甲项\n乙项\n续行\n尾巴\n\n结语。"
-    assert html_fragment_text("<!-- only a comment -->").strip() == ""
+    # A paragraph that is all bold is a heading one level below the Markdown heading above it.
+    raw = markdown_document("## 快讯\n\n<p><strong>第一条消息</strong></p><p>正文<b>强调</b>。</p><p><b>这一句加粗了。</b></p>", "x.md")
+    assert raw.text == "快讯\n\n第一条消息\n\n正文强调。\n这一句加粗了。"
+    assert [(h.level, h.title) for h in raw.outline] == [(1, "快讯"), (2, "第一条消息")]
 
 
 def test_links_images_and_escapes() -> None:

@@ -34,6 +34,9 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLOCK_ELEMENTS = frozenset(_BLOCK_TAGS)
 _INVISIBLE_ELEMENTS = frozenset({"script", "style", "noscript", "template"})
 _HTML_PARSER = lxml.etree.HTMLParser()
+# A bold paragraph longer than this, or ending a sentence, is emphasis, not a heading.
+_BOLD_HEADING_MAX = 60
+_SENTENCE_END = "。！？!?；;：:"
 
 
 def _make_parser() -> MarkdownIt:
@@ -61,6 +64,7 @@ class _Rules:
 class _Heading:
     level: int
     title: str
+    bold: bool = False  # an HTML paragraph in bold, below a Markdown heading
 
 
 @dataclass
@@ -103,16 +107,15 @@ def markdown_document(source: str, rel: str) -> RawDocument:
     blocks = _blocks(_PARSER.parse(source, env), env, _rules())
     parts: list[str] = []
     outline: list[SourceHeading] = []
+    bold: list[bool] = []  # per outline entry: a bold HTML paragraph, not a Markdown heading
     url: str | None = None
     for block in blocks:
         if isinstance(block, _Link):
-            current = outline[-1] if outline and outline[-1].level > 0 else None
-            if current is None:
+            if not _link_sections(block.url, outline, bold):
                 url = url or block.url
-            elif current.url is None:
-                current.url = block.url
         elif isinstance(block, _Heading):
             outline.append(SourceHeading(block.level, block.title))
+            bold.append(block.bold)
             parts.append(block.title)
         else:
             parts.append(block)
@@ -123,12 +126,28 @@ def markdown_document(source: str, rel: str) -> RawDocument:
     )
 
 
+def _link_sections(url: str, outline: list[SourceHeading], bold: list[bool]) -> bool:
+    """Give the page `url` to the latest Markdown heading below the title and the bold headings
+    under it (the stories of a 联播快讯 share its page). False when there is none: the page is
+    the document's.
+    """
+    for i in range(len(outline) - 1, -1, -1):
+        if outline[i].level == 0:
+            return False
+        if outline[i].url is None:
+            outline[i].url = url
+        if not bold[i]:
+            return True
+    return False
+
+
 def _blocks(tokens: list[Token], env: dict[str, object], rules: _Rules) -> list[_Block]:
     """The document as a flat list of headings, text blocks and original-page links.
 
     The sections and heading lines markdown.toml names are left out here.
     """
     blocks: list[_Block] = []
+    section_level = 0  # level of the latest Markdown heading: bold HTML headings go one below
     heading_level: int | None = None
     dropping_below: int | None = None  # level of the heading whose section is left out
     item_prefix = ""  # "3. " until the first paragraph of an ordered list item takes it
@@ -147,6 +166,7 @@ def _blocks(tokens: list[Token], env: dict[str, object], rules: _Rules) -> list[
                 dropping_below = heading_level
             if title and dropping_below is None and title not in rules.drop_headings:
                 blocks.append(_Heading(heading_level, title))
+                section_level = heading_level
         elif dropping_below is not None:
             continue
         elif kind == "list_item_open":
@@ -165,7 +185,7 @@ def _blocks(tokens: list[Token], env: dict[str, object], rules: _Rules) -> list[
                 _add_text(blocks, item_prefix + _inline_text(token, env))
                 item_prefix = ""
         elif kind == "html_block":
-            _add_text(blocks, html_fragment_text(token.content))
+            blocks.extend(_html_blocks(token.content, section_level + 1))
         elif kind in ("fence", "code_block"):
             _add_text(blocks, token.content)
     return blocks
@@ -218,22 +238,47 @@ def _original_link(token: Token, env: dict[str, object], rules: _Rules) -> str |
     return href if href.startswith(("http://", "https://")) else None
 
 
-def html_fragment_text(markup: str) -> str:
-    """The visible text of an HTML fragment: a line per block element and `<br>`, no comments."""
+def _html_blocks(markup: str, level: int) -> list[_Block]:
+    """The visible text of an HTML fragment, a line per block element and `<br>`, as text blocks.
+
+    A paragraph that is all bold (新闻联播's story headlines inside a 联播快讯) is a heading
+    of `level`; comments, scripts and styles are left out.
+    """
     root = lxml.etree.fromstring(f"<div>{markup}</div>", _HTML_PARSER)
     if root is None:
-        return ""
+        return []
     # Comments go, their tails join the text around them (iterwalk would skip the tails).
     lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)
+    blocks: list[_Block] = []
     parts: list[str] = []
-    hidden = 0  # depth inside script/style elements
+    hidden = 0  # depth inside script/style elements, or inside a bold heading
     for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
         tag = str(element.tag).lower()
-        if tag in _INVISIBLE_ELEMENTS:
+        if tag == "p" and (title := _bold_title(element)) is not None:
+            if event == "start":
+                _add_text(blocks, "".join(parts))
+                parts.clear()
+                blocks.append(_Heading(level, title, bold=True))
+            hidden += 1 if event == "start" else -1
+        elif tag in _INVISIBLE_ELEMENTS:
             hidden += 1 if event == "start" else -1
         elif tag in _BLOCK_ELEMENTS:
             parts.append("\n")  # before and after, so text in a block stays off its children
         text = element.text if event == "start" else element.tail
         if text and not hidden:
             parts.append(text)
-    return "".join(parts)
+    _add_text(blocks, "".join(parts))
+    return blocks
+
+
+def _bold_title(paragraph: lxml.etree._Element) -> str | None:
+    """The text of a short paragraph that is a single bold run (no sentence end), else None."""
+    if len(paragraph) != 1 or (paragraph.text or "").strip():
+        return None
+    child = paragraph[0]
+    if str(child.tag).lower() not in ("strong", "b") or len(child) or (child.tail or "").strip():
+        return None
+    title = " ".join(_lines(child.text or ""))
+    if not title or len(title) > _BOLD_HEADING_MAX or title[-1] in _SENTENCE_END:
+        return None
+    return title
