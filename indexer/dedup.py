@@ -219,15 +219,18 @@ class _UnionFind:
         yield from (sorted(m) for m in members.values() if len(m) > 1)
 
 
-def _kept_shingles(db: sqlite3.Connection, doc_id: str) -> np.ndarray:
-    """The distinct kept shingle hashes of a stored document's text."""
+def _stored_text(db: sqlite3.Connection, doc_id: str) -> str:
     row = db.execute("SELECT record FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-    text = json.loads(row[0]).get("text", "") if row else ""
+    return json.loads(row[0]).get("text", "") if row else ""
+
+
+def text_shingles(text: str) -> np.ndarray:
+    """The distinct kept shingle hashes of a text (as the analyzer normalises it)."""
     return np.unique(sampled(shingle_hashes(compact(get_analyzer().normalize(text).text))))
 
 
-def _shared(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of the smaller set that two sets have in common."""
+def shared_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the smaller of two shingle sets that the other also has."""
     if not len(a) or not len(b):
         return 0.0
     return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b))
@@ -257,10 +260,10 @@ def rebuild_groups(db: sqlite3.Connection) -> GroupStats:
         if not 2 <= len(members) <= MAX_VERSIONS:
             continue
         # Few documents: compare their exact shingle sets (a signature is too coarse at ~30 % overlap).
-        kept = {doc_id: _kept_shingles(db, doc_id) for doc_id in members}
+        kept = {doc_id: text_shingles(_stored_text(db, doc_id)) for doc_id in members}
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
-                if _shared(kept[a], kept[b]) >= VERSION_SHARED:
+                if shared_fraction(kept[a], kept[b]) >= VERSION_SHARED:
                     versions.union(a, b)
 
     fold = _UnionFind()

@@ -2,8 +2,8 @@
 
 A group's best-matching member is the hit (the newest one when scores tie, e.g. two
 identical versions); the other members ride along in `versions`, newest first, each with
-`relation` "duplicate" (near-identical text to the hit) or "version" (same title, text
-revised). Groups are read once per index generation from the generation's doc store.
+`relation` "duplicate" (near-identical text to the hit, same year) or "version" (same
+title and text revised, or near-identical text of another year). Groups are read once per index generation from the generation's doc store.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class Member:
     def as_version(self, hit: "Member | None") -> dict[str, Any]:
         """This member as listed under the hit."""
         same_text = hit is not None and self.duplicate_group is not None and self.duplicate_group == hit.duplicate_group
+        # Near-identical texts of different years are a law's successive (lightly amended) versions.
+        if same_text and hit is not None and self.year and hit.year and self.year != hit.year:
+            same_text = False
         return {
             "doc_id": self.doc_id,
             "title": self.title,

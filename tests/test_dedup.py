@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from indexer import dedup
+from indexer import schema as S
 from indexer.build import reindex
 from indexer.docstore import DocStore
 from indexer.location import IndexLocation
-from indexer import schema as S
 from search_app.engine import SearchEngine, SearchRequest
 from tests.conftest import CORPUS
 
@@ -283,3 +282,52 @@ def test_folded_pages_list_each_group_once(dedup_index):
     # Three groups: the speech and its copy, the two versions of the law, the other speech.
     assert (len(hits), result["total_docs"], result["total_matched"]) == (3, 3, 5)
     assert len(listed) == len(set(listed)) == 5
+
+
+# -- the mixed collection (corpus + ../shared/corpora) -----------------------------------
+
+JUDGMENTS = Path(__file__).resolve().parents[1] / "bench" / "judgments" / "mixed_queries.json"
+
+
+@pytest.fixture(scope="module")
+def full(full_index: Path) -> SearchEngine:
+    return SearchEngine(full_index)
+
+
+@pytest.mark.shared
+def test_vocational_education_law_is_listed_once_with_its_other_version(full):
+    hits = full.search(SearchRequest(q="职业教育法"))["hits"]
+    laws = [h for h in hits if h["title"] == "中华人民共和国职业教育法"]
+    assert len(laws) == 1
+    [other] = [v for v in laws[0]["versions"] if v["title"] == "中华人民共和国职业教育法"]
+    assert other["relation"] == "version"
+    assert {laws[0]["year"], other["year"]} == {1996, 2022}
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("q", ["浦东开发开放30周年", "巴黎和平论坛", "上海精神"])
+def test_speeches_scraped_twice_in_2020_appear_once(full, q):
+    hits = full.search(SearchRequest(q=q, filters={"year": ["2020"]}))["hits"]
+    speeches = [h for h in hits if q in h["title"] and h["source_file"].startswith("xi_speeches_2020/")]
+    assert len(speeches) == 1
+    assert [v["relation"] for v in speeches[0]["versions"]] == ["duplicate"]
+    assert q in speeches[0]["versions"][0]["title"]
+
+
+@pytest.mark.shared
+def test_top_ten_titles_are_distinct_unless_the_texts_differ(full):
+    queries = [j["q"] for j in json.loads(JUDGMENTS.read_text(encoding="utf-8"))]
+    assert len(queries) >= 40
+    for q in queries:
+        hits = full.search(SearchRequest(q=q))["hits"]
+        by_title: dict[str, list[str]] = {}
+        for hit in hits:
+            by_title.setdefault(dedup.title_key(hit["title"]), []).append(hit["doc_id"])
+        for key, doc_ids in by_title.items():
+            if len(doc_ids) < 2 or not key:
+                continue
+            texts = {d: "".join(s["text"] for s in full.document(d)["sections"]) for d in doc_ids}
+            kept = {d: dedup.text_shingles(t) for d, t in texts.items()}
+            for i, a in enumerate(doc_ids):
+                for b in doc_ids[i + 1 :]:
+                    assert dedup.shared_fraction(kept[a], kept[b]) < dedup.VERSION_SHARED, (q, key)
