@@ -26,10 +26,11 @@ HEADING_BOOST = 2.0
 ADJACENT_BOOST = 0.5  # extra credit when a multi-term word appears exactly as typed
 EXPANSION_SCORE = 0.4  # constant score of a synonym-only match: always below a literal match
 # Proximity of the query's words, as constant bonuses so a long section (a report's 一、 part)
-# earns them as easily as a short one: (character slop, bonus). Slop 0 is the query as one
-# phrase, slop 20 about one clause; tantivy's slop is a total budget and, when large enough,
-# tolerates reversed order. Tuned on bench/judgments (mixed and speech sets).
-PROXIMITY = ((0, 6.0), (20, 3.0))
+# earns them as easily as a short one: (character slop, bonus), cumulative. Slop 0 is the query
+# as one phrase, 6 a few characters apart (高考综合改革), 12 about one clause; tantivy's slop is a
+# total budget and, when large enough, tolerates reversed order (普惠性学前教育).
+# Tuned on bench/judgments (mixed and speech sets).
+PROXIMITY = ((0, 3.0), (6, 3.0), (12, 6.0))
 TITLE_ALL = 3.0
 MAX_PROXIMITY_CHARS = 24  # longer inputs are sentences: their words are not expected side by side
 # Query-time stop words: requiring them would only drop short sections that lack them.
