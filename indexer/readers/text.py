@@ -1,4 +1,4 @@
-"""Plain text and Markdown files, and the byte-decoding layer every text-based reader shares.
+"""Plain text files, and the byte-decoding layer every text-based reader shares.
 
 Chinese documents arrive in UTF-8 (with or without BOM), UTF-16 (Word's "Unicode text"
 export, with or without BOM) and GBK/GB18030 (older Windows tools). A guess is accepted
@@ -59,8 +59,6 @@ _MIN_VALID_PER_DAMAGED = 20
 # More NUL bytes than this share (and not UTF-16) means binary content, not stray NULs.
 _MAX_STRAY_NUL_SHARE = 0.01
 
-_HTML_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*$\n?", re.MULTILINE)
-_MD_TITLE = re.compile(r"#[ \t]+(.+?)[ \t#]*$")
 
 
 def read_bytes(path: Path, rel: str) -> bytes:
@@ -226,24 +224,12 @@ def _lenient(data: bytes, encoding: str) -> str | None:
 
 
 def read(path: Path, rel: str) -> RawDocument:
-    """Read a .txt or .md/.markdown file into one RawDocument (raises CorpusError).
-
-    Markdown keeps its `#` headings (the structure parser uses them) but loses lines that
-    are only an HTML comment, such as the `<!-- INFO END -->` marker; a leading `# Title`
-    line gives the title.
-    """
+    """Read a .txt file into one RawDocument (raises CorpusError); Markdown has its own reader."""
     data = read_bytes(path, rel)
     if not data:
         raise CorpusError(rel, "empty file")
     text = decode_bytes(data, rel)
-    is_markdown = path.suffix.lower() in {".md", ".markdown"}
-    title = None
-    if is_markdown:
-        text = _HTML_COMMENT_LINE.sub("", text)
-        first_line = text.lstrip().split("\n", 1)[0]
-        if match := _MD_TITLE.fullmatch(first_line.strip()):
-            title = match.group(1).strip()
     if not text.strip():
         raise CorpusError(rel, "no text (only whitespace)")
-    return RawDocument(text=text, source_file=rel, fmt="md" if is_markdown else "txt", title=title)
+    return RawDocument(text=text, source_file=rel, fmt="txt")
 
