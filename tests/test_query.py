@@ -168,3 +168,39 @@ def test_negated_parenthesis_excludes_the_word() -> None:
     parsed = parse_query("教育 -(双减)")
     assert Word("双减") not in parsed.positive_atoms()
     assert parsed.excluded == [Word("双减")]
+
+
+# -- compilation (search_app.compile): expansions, proximity bonuses, highlight units -----------
+@pytest.fixture(scope="module")
+def compiler():
+    from indexer import schema as S
+    from search_app.compile import QueryCompiler
+
+    return QueryCompiler(S.build_schema())
+
+
+def test_an_expansion_belongs_to_the_term_it_replaces(compiler) -> None:
+    # a pasted sentence is one word to the parser: only its term 双减 is expanded, and only once
+    compiled = compiler.compile(parse_query("巩固双减成果，加强教师队伍建设，巩固双减成果"))
+    assert compiled.expanded == ["双减 → 减轻义务教育阶段学生作业负担和校外培训负担"]
+    # a whole word in the table is expanded as itself
+    assert compiler.compile(parse_query("职业教育")).expanded == ["职业教育 → 职教"]
+    assert compiler.compile(parse_query("义教 义教")).expanded == ["义教 → 义务教育"]
+
+
+def test_proximity_bonuses_only_for_several_short_words(compiler) -> None:
+    from search_app.compile import PROXIMITY
+
+    assert compiler.compile(parse_query("双减")).boosts == []
+    # the proximity tiers plus one bonus for a title holding both words
+    assert len(compiler.compile(parse_query("乡村 教师")).boosts) == len(PROXIMITY) + 1
+    assert compiler.compile(parse_query("乡村 OR 农村 教师")).boosts == []  # no single order to reward
+    long = " ".join(["教育质量"] * 7)  # 28 characters: a pasted passage, not words meant to stand together
+    assert len(compiler.compile(parse_query(long)).boosts) == 1
+
+
+def test_split_words_are_highlighted_as_units(compiler) -> None:
+    spec = compiler.compile(parse_query("一九五四年 学校")).spec
+    assert spec.units == (("1954年", ("1954", "年")),)
+    assert spec.terms == frozenset({"学校"})
+    assert "年" not in spec.terms
