@@ -98,7 +98,7 @@ class Metadata:
     doc_kind: str
     source: str | None
     warnings: list[str] = field(default_factory=list)
-    dates: list[str] = field(default_factory=list)  # a law's header dates (通过/修订/修正/施行), in order
+    dates: list[str] = field(default_factory=list)  # a law's header dates (通过/修订/修正/施行), oldest first
 
 
 @dataclass
