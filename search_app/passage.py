@@ -1,6 +1,6 @@
 """查出处: the sections that contain a pasted passage or a close variant of it.
 
-Candidates come from the index's `shingles` field (the content-chosen quarter of the
+Candidates come from the index's `shingles` field (the content-chosen eighth of the
 5-character shingles, see indexer.dedup): every kept shingle of the passage is a constant-
 score clause, so a section's score is the number of kept shingles it shares. The best
 candidates are then compared exactly, on all their shingles: a passage character is
@@ -27,7 +27,7 @@ from indexer.errors import QueryError
 from search_app.highlight import merge_spans, render
 
 MAX_PASSAGE_CHARS = 5000
-MIN_PASSAGE_CHARS = 12  # compact characters: shorter text is a query, not a passage
+MIN_PASSAGE_CHARS = 20  # compact characters: shorter text is a query, not a passage
 CANDIDATES = 40
 MAX_MATCHES = 20
 MIN_RUN = 8  # shared compact characters that count as a stretch
@@ -134,7 +134,7 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
     warnings: list[str] = []
     matches: list[dict[str, Any]] = []
     if len(passage.compact) < MIN_PASSAGE_CHARS or not len(passage.kept):
-        warnings.append(f"段落太短：请至少粘贴 {MIN_PASSAGE_CHARS} 个字的一段话")
+        warnings.append(f"段落太短：请粘贴至少 {MIN_PASSAGE_CHARS} 个字的一段话（短语请用检索框加引号查找）")
     else:
         searcher = index.searcher()
         hits = searcher.search(shingle_query(index.schema, passage.kept), CANDIDATES).hits
