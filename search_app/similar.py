@@ -54,6 +54,10 @@ def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
     text = record["text"]
     ours = [CompactText(text[s["start"] : s["end"]]) for s in record["sections"]]
     kept = np.unique(np.concatenate([c.kept for c in ours])) if ours else np.zeros(0, dtype=np.uint64)
+    owners: dict[int, list[int]] = {}
+    for n, section in enumerate(ours):
+        for h in section.kept.tolist():
+            owners.setdefault(h, []).append(n)
     terms = _thin(kept, MAX_TERMS)
     result: dict[str, Any] = {"doc_id": doc_id, "similar": []}
     if not len(terms):
@@ -76,7 +80,7 @@ def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
         sections.setdefault(num, []).append(addr)
     best = sorted((n for n, s in shared_terms.items() if s >= MIN_SHARED_TERMS), key=lambda n: -shared_terms[n])
     for num in best[:MAX_SIMILAR]:
-        entry = _compare(searcher, sections[num], ours, record["sections"], doc_id)
+        entry = _compare(searcher, sections[num], ours, record["sections"], doc_id, owners)
         if entry is None:
             continue
         entry["score"] = round(min(1.0, shared_terms[num] / len(terms)), 3)
@@ -90,8 +94,12 @@ def _compare(
     ours: list[CompactText],
     our_sections: list[dict[str, Any]],
     doc_id: str,
+    owners: dict[int, list[int]],
 ) -> dict[str, Any] | None:
-    """One similar document: its metadata and the passages its sections share with ours."""
+    """One similar document: its metadata and the passages its sections share with ours.
+
+    `owners` maps a kept shingle hash to our sections that have it: only those are compared.
+    """
     shared: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
     other_id = ""
@@ -101,9 +109,9 @@ def _compare(
         other_id = stored.get_first(S.F_DOC_ID)
         meta = meta or payload
         other = CompactText(payload["text"])
-        for n, mine in enumerate(ours):
-            if not len(np.intersect1d(mine.kept, other.kept, assume_unique=True)):
-                continue
+        candidates = sorted({n for h in other.kept.tolist() for n in owners.get(h, ())})
+        for n in candidates:
+            mine = ours[n]
             for start, end in mine.spans(mine.covered(other.hashes)):
                 if end - start < MIN_PASSAGE:
                     continue
