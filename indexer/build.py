@@ -25,11 +25,13 @@ from indexer.docstore import DocStore, FileState
 from indexer.check import open_generation
 from indexer.errors import IndexMissing, IndexOutdated, NothingIndexed
 from indexer.location import IndexLocation
-from indexer.prepare import PreparedFile, file_key, prepare_file, sha256_file
+from indexer.prepare import PreparedFile, file_key, prepare_file, prepare_parts, sha256_file
 from indexer.readers import iter_corpus_files, path_text, relative_name
 from indexer.vocabulary import count_terms, document_terms
 
 WRITER_HEAP = 256_000_000
+# Larger files are analysed one document at a time in the parent (see `_prepared`).
+STREAM_BYTES = 16 * 2**20
 # tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
 _MUTABLE_FILES = {"meta.json", ".managed.json", S.DOCSTORE, S.MANIFEST, ".tantivy-meta.lock", ".tantivy-writer.lock"}
 
@@ -156,22 +158,33 @@ def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
             f.sha256 = ""  # the reader will report why the file cannot be read
 
 
-def _prepared(files: list[ScannedFile], workers: int) -> Iterator[tuple[ScannedFile, PreparedFile]]:
-    """Run `prepare_file` over the files, in parallel worker processes when workers > 1."""
-    tasks = [(str(f.root), str(f.path), f.corpus_name, f.rel) for f in files]
+def _prepared(files: list[ScannedFile], workers: int) -> Iterator[tuple[ScannedFile, PreparedFile, bool]]:
+    """Analyse the files: (file, prepared, last) with `last` on the final piece of each file.
+
+    Files up to STREAM_BYTES go through `prepare_file` whole, in parallel worker processes
+    when workers > 1. Larger ones come after them, one document at a time from
+    `prepare_parts` in this process, so that memory stays bounded by one document, not one file.
+    """
+    small = [f for f in files if f.size <= STREAM_BYTES]
+    tasks = [(str(f.root), str(f.path), f.corpus_name, f.rel) for f in small]
     if workers <= 1 or len(tasks) <= 1:
-        for f, task in zip(files, tasks):
-            yield f, prepare_file(task)
-        return
-    get_analyzer()  # load the dictionaries once; forked workers inherit them
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers, initializer=_worker_signals) as pool:
-        try:
-            for f, result in zip(files, pool.imap(prepare_file, tasks, chunksize=1)):
-                yield f, result
-        except BaseException:
-            pool.terminate()
-            raise
+        for f, task in zip(small, tasks):
+            yield f, prepare_file(task), True
+    else:
+        get_analyzer()  # load the dictionaries once; forked workers inherit them
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers, initializer=_worker_signals) as pool:
+            try:
+                for f, result in zip(small, pool.imap(prepare_file, tasks, chunksize=1)):
+                    yield f, result, True
+            except BaseException:
+                pool.terminate()
+                raise
+    for f in files:
+        if f.size > STREAM_BYTES:
+            for part in prepare_parts((str(f.root), str(f.path), f.corpus_name, f.rel)):
+                yield f, part, False
+            yield f, PreparedFile(file_key(f.corpus_name, f.rel)), True
 
 
 def _worker_signals() -> None:
@@ -379,20 +392,26 @@ def reindex(
             dedup_seconds = 0.0
             bar = _progress(sum(f.size for f in to_read), len(to_read), show)
             with bar:
-                for scanned, prepared in _prepared(to_read, workers):
+                file_docs, file_errors = 0, []
+                for scanned, prepared, last in _prepared(to_read, workers):
                     docs, sections = _add_sections(writer, prepared, store, next_num)
                     next_num += docs
                     summary.documents += docs
                     dedup_seconds += sum(d.dedup_seconds for d in prepared.docs)
                     summary.sections += sections
-                    if docs:
-                        summary.files_read += 1
-                        summary.bytes_read += scanned.size
                     summary.skipped.extend(prepared.errors)
                     summary.notes.extend(prepared.notes)
+                    file_docs += docs
+                    file_errors.extend(prepared.errors)
+                    if not last:
+                        continue
+                    if file_docs:
+                        summary.files_read += 1
+                        summary.bytes_read += scanned.size
                     store.put_file(
-                        FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, docs, prepared.errors)
+                        FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, file_docs, file_errors)
                     )
+                    file_docs, file_errors = 0, []
                     bar.update(scanned.size)
                     bar.set_postfix(docs=summary.documents, refresh=False)
             writer.commit()

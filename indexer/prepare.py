@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,20 +122,34 @@ def analyse_document(doc: Document) -> PreparedDoc:
 
 def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:
     """Worker entry point: (corpus root, file path, corpus name, relative name) -> analysed documents or errors."""
+    result = PreparedFile(file_key(task[2], task[3]))
+    for part in prepare_parts(task):
+        result.docs.extend(part.docs)
+        result.errors.extend(part.errors)
+        result.notes.extend(part.notes)
+    return result
+
+
+def prepare_parts(task: tuple[str, str, str, str]) -> Iterator[PreparedFile]:
+    """`prepare_file` one document at a time: the read errors and notes first, then one PreparedFile per document.
+
+    A large file (hundreds of parts or records) is then never held analysed as a whole.
+    """
     root, path, corpus_name, rel = task
-    root_path, file_path = Path(root), Path(path)
-    result = PreparedFile(file_key(corpus_name, rel))
-    read = read_file(file_path, root_path, rel)
-    result.errors.extend({"file": e.path, "reason": e.reason} for e in read.errors)
-    result.notes.extend(read.notes)
-    for raw in read.documents:
+    key = file_key(corpus_name, rel)
+    read = read_file(Path(path), Path(root), rel)
+    yield PreparedFile(key, errors=[{"file": e.path, "reason": e.reason} for e in read.errors], notes=read.notes)
+    documents, read.documents = read.documents, []
+    documents.reverse()
+    while documents:
+        raw = documents.pop()  # dropped once analysed
+        part = PreparedFile(key)
         try:
-            doc = parse_raw(raw, corpus_name)
-            result.docs.append(analyse_document(doc))
+            part.docs.append(analyse_document(parse_raw(raw, corpus_name)))
         except CorpusError as exc:
-            result.errors.append({"file": exc.path, "reason": exc.reason})
+            part.errors.append({"file": exc.path, "reason": exc.reason})
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the corpus
-            result.errors.append(
+            part.errors.append(
                 {"file": raw.source_file, "reason": f"could not be parsed ({type(exc).__name__}: {exc})"}
             )
-    return result
+        yield part

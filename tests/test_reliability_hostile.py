@@ -20,6 +20,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import indexer.build
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -174,6 +175,25 @@ def test_defect2_a_long_document_is_indexed_in_parts_cut_at_paragraph_ends(tmp_p
     stored = "".join(t for _name, t in sorted(stored_texts(tmp_path / "i").items()))
     for n in range(12):
         assert f"第{n}段" in stored
+
+
+def test_defect2_a_large_file_is_analysed_one_part_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files over STREAM_BYTES are streamed part by part in the parent: same index, same summary."""
+    monkeypatch.setenv("EDU_SEARCH_MAX_DOC_CHARS", "1000")
+    monkeypatch.setattr(indexer.build, "STREAM_BYTES", 2000)
+    corpus = tmp_path / "c"
+    write_speeches(corpus, 2)
+    (corpus / "long.txt").write_text("".join(f"第{n}段：推进教育强国建设。\n" * 30 for n in range(5)), encoding="utf-8")
+    (corpus / "footer.txt").write_text("本网站备案号：京ICP备12345678号\n" * 100, encoding="utf-8")  # streamed, skipped
+    code, summary, err = _run(["reindex", "--corpus", str(corpus), "--index", str(tmp_path / "i"), "--workers", "2", "--json"])
+    assert code == 0, err
+    parts = [name for name in stored_texts(tmp_path / "i") if name.startswith("long.txt#part")]
+    assert len(parts) > 1 and summary["documents"] == 2 + len(parts) and summary["files_read"] == 3
+    skipped = [item["file"] for item in summary["skipped"]]
+    assert skipped and all(name.startswith("footer.txt#part") for name in skipped)
+    code, again, err = reindex(corpus, tmp_path / "i", "--incremental")
+    assert code == 0 and again["mode"] == "up-to-date" and again["documents"] == summary["documents"], err
+    assert [item["file"] for item in again["skipped"]] == skipped
 
 
 def test_defect2_a_bad_limit_setting_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
