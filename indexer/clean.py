@@ -307,6 +307,8 @@ def _outside_chrome(line: str, found: tuple[ChromePattern, re.Match[str]]) -> st
         return None
     # The chrome runs from the first to the last match of the pattern (a disclaimer of several sentences).
     first, last = match.start(), max(m.end() for m in pattern.regex.finditer(line))
+    if last <= first:
+        return None  # a zero-width match (lookaheads only) does not say where the chrome is
     kept, start = [], 0
     for piece in _SENTENCES.findall(line):
         end = start + len(piece)

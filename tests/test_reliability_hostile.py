@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer import schema as S
+from indexer.clean import clean_text, load_patterns
 from indexer.cli import main as indexer_main
 from indexer.location import CURRENT, IndexLocation
 from indexer.readers import read_file
@@ -236,6 +237,12 @@ def test_defect4_an_icp_footer_glued_to_a_speech_removes_only_the_footer(tmp_pat
     code, doc, err = _run(["parse", str(tmp_path / "s.txt"), "--json"])
     assert code == 0, err
     assert doc["sections"][0]["text"] == "同志们：推进双减工作。"
+
+
+def test_defect4_whole_chrome_lines_are_still_dropped_whole() -> None:
+    disclaimer = next(p for p in load_patterns() if p.name == "site_disclaimer").example
+    text = f"{SPEECH}{disclaimer}\n京ICP备12345678号\n"
+    assert clean_text(text).text == SPEECH.strip()
 
 
 def test_defect4_a_document_that_is_all_chrome_is_reported_not_indexed_empty(tmp_path: Path) -> None:
