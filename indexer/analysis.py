@@ -211,14 +211,15 @@ class Analyzer:
 
 
 def _crossing(spans: set[tuple[int, int]], n: int) -> set[tuple[int, int]]:
-    """Sub-word spans of an n-character word that straddle a boundary of its outer parts.
+    """Sub-word spans of an n-character word that straddle the joint of its two halves.
 
-    An outer part starts or ends the word (兼职 and 教师 in 兼职教师); a sub-word that is not
-    one and half-overlaps one (职教 in 兼职教师, 华人 in 中华人民共和国) crosses a real word
-    boundary: indexing it would let 职教 match every 兼职教师.
+    When two of the word's dictionary sub-words tile it exactly (兼职 + 教师 = 兼职教师), a
+    third one across their joint (职教) is an accident of the characters: indexing it would
+    let 职教 match every 兼职教师. Nothing else is dropped.
     """
-    outer = [(a, b) for a, b in spans if a == 0 or b == n]
-    return {(a, b) for a, b in spans if a != 0 and b != n and any(p < a < q < b or a < p < b < q for p, q in outer)}
+    starts = {b for a, b in spans if a == 0}
+    joints = {a for a, b in spans if b == n and a in starts}
+    return {(a, b) for a, b in spans if a != 0 and b != n and any(a < k < b for k in joints)}
 
 
 def _drop_crossing_spans(raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
