@@ -109,13 +109,13 @@ def in_viewport(page: Page, selector: str) -> bool:
 
 def test_type_a_query_and_see_highlights(page: Page):
     page.goto("/")
-    box = page.locator('input[name="q"]')
+    box = page.locator('.searchbox input[name="q"]')
     expect(box).to_be_focused()
     box.fill("双减")
     box.press("Enter")
     page.wait_for_url("**/search?**")
     assert url_params(page)["q"] == ["双减"]
-    expect(page.locator('input[name="q"]')).to_have_value("双减")
+    expect(page.locator('.searchbox input[name="q"]')).to_have_value("双减")
     mark = page.locator(".hit .snippet mark").first
     expect(mark).to_be_visible()
     assert page.locator(".hit").count() > 0
@@ -206,11 +206,11 @@ def test_trend_year_applies_a_year_filter(page: Page):
 
 def test_script_in_the_query_is_text(page: Page, dialogs: list[str]):
     page.goto("/search?q=双减")
-    box = page.locator('input[name="q"]')
+    box = page.locator('.searchbox input[name="q"]')
     box.fill(XSS)
     box.press("Enter")
     page.wait_for_url("**/search?**")
-    expect(page.locator('input[name="q"]')).to_have_value(XSS)
+    expect(page.locator('.searchbox input[name="q"]')).to_have_value(XSS)
     assert XSS in page.title()
     assert XSS in page.locator("body").inner_text()
     assert page.locator("script:not([src])").count() == 0
@@ -221,20 +221,20 @@ def test_script_in_the_query_is_text(page: Page, dialogs: list[str]):
 
 def test_back_button_restores_query_and_filters(page: Page):
     page.goto("/")
-    page.locator('input[name="q"]').fill("双减")
-    page.locator('input[name="q"]').press("Enter")
+    page.locator('.searchbox input[name="q"]').fill("双减")
+    page.locator('.searchbox input[name="q"]').press("Enter")
     page.wait_for_url("**q=**")
     year = page.locator('.facet[data-facet="year"] .facet-value').first.get_attribute("data-value")
     page.locator('.facet[data-facet="year"] .facet-value').first.click()
     page.wait_for_url(f"**year={year}**")
-    page.locator('input[name="q"]').fill("教育")
-    page.locator('input[name="q"]').press("Enter")
+    page.locator('.searchbox input[name="q"]').fill("教育")
+    page.locator('.searchbox input[name="q"]').press("Enter")
     page.wait_for_url("**q=%E6%95%99%E8%82%B2**")
     assert url_params(page)["year"] == [year]  # a new query keeps the filters
 
     page.go_back()
     assert url_params(page) == {"q": ["双减"], "year": [year]}
-    expect(page.locator('input[name="q"]')).to_have_value("双减")
+    expect(page.locator('.searchbox input[name="q"]')).to_have_value("双减")
     expect(page.locator(f'.facet[data-facet="year"] .facet-value.selected[data-value="{year}"]')).to_have_count(1)
     page.go_back()
     assert url_params(page) == {"q": ["双减"]}
