@@ -4,11 +4,15 @@
         [--reindex-corpus corpus --reindex-corpus ../shared/corpora/gov_work_reports] [--reindex-after 5]
     .venv/bin/python -m bench.load --index I --expensive-clients 20 --cheap-clients 5 --seconds 30
 
+    .venv/bin/python -m bench.load --index I --doc DOC_ID [--doc-query 双减]
+
 The second form is the admission-control scenario: EXPENSIVE clients send the most expensive
 query we know (a 500-character OR of common words; --expensive-query to change it) while
 CHEAP clients send short queries; each group gets its own throughput and p50/p95/p99. A 503
 with Retry-After is counted as "refused" (admission control doing its job), not as a failure,
-in the expensive group only: for the cheap group every non-200 is a failure.
+in the expensive group only: for the cheap group every non-200 is a failure. The third
+fetches pages of one (long) document from /doc and /api/doc and prints each response's size
+and time and the server's resident memory before, at its peak and after.
 
 Starts `python -m search_app serve --index I` on 127.0.0.1 (a free port), runs CLIENTS
 threads for SECONDS seconds, each cycling through a few queries against /api/search and
@@ -287,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cheap-clients", type=int, default=0, help="admission scenario: clients sending --cheap-query")
     parser.add_argument("--expensive-query", action="append", help="default: a 500-character OR of common words")
     parser.add_argument("--cheap-query", action="append", help="repeatable; default: a few short queries")
+    parser.add_argument("--doc", help="document scenario: the doc_id of a long document")
+    parser.add_argument("--doc-query", default="双减", help="document scenario: the query to highlight (default 双减)")
     parser.add_argument("--reindex-corpus", type=Path, action="append", help="run a full reindex of these corpora during the load (repeatable)")
     parser.add_argument("--reindex-after", type=float, default=None, help="seconds into the load to start the reindex (default: a sixth of --seconds)")
     args = parser.parse_args(argv)
@@ -297,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.expensive_clients or args.cheap_clients:
         return _admission_scenario(args)
+    if args.doc:
+        return _document_scenario(args)
     server = start_server(args.index, args.threads)
     reindex_result: dict[str, object] = {}
     reindexer: threading.Thread | None = None
@@ -350,6 +358,54 @@ def _admission_scenario(args: argparse.Namespace) -> int:
             print(f"[{group.name}] {line}")
     print(f"server RSS: {rss_start:.0f} MB at the start, {rss_end:.0f} MB at the end; still running: {'yes' if alive else 'NO'}")
     return 0 if alive and all(r.failures == 0 for r in reports.values()) else 1
+
+
+def _document_scenario(args: argparse.Namespace) -> int:
+    """Pages of one document, with the server's memory around them; 0 when every page was a 200."""
+    server = start_server(args.index, args.threads)
+    doc, q = quote(args.doc, safe=""), quote(args.doc_query, safe="")
+    failed = 0
+    try:
+        parts = urlsplit(server.base_url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+
+        def fetch(target: str) -> tuple[int, bytes]:
+            connection.request("GET", target)
+            response = connection.getresponse()
+            return response.status, response.read()
+
+        fetch(f"/search?q={q}")  # warm up: the engine, the analyzer, the templates
+        baseline = server_rss_mb(server)
+        sampled = [baseline]
+        done = threading.Event()
+
+        def sample() -> None:  # the peak happens inside a request
+            while not done.wait(0.05):
+                sampled.append(server_rss_mb(server))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        print(f"server {server.base_url} (pid {server.process.pid}), RSS after warm-up {baseline:.0f} MB", flush=True)
+        status, body = fetch(f"/api/doc/{doc}")
+        pages = json.loads(body).get("pages", 1) if status == 200 else 1
+        targets = [f"/doc/{doc}", f"/doc/{doc}?q={q}", f"/api/doc/{doc}", f"/api/doc/{doc}?q={q}", f"/doc/{doc}?page={pages}", f"/api/doc/{doc}?q={q}&page={pages}"]
+        for target in targets:
+            started = time.perf_counter()
+            status, body = fetch(target)
+            seconds = time.perf_counter() - started
+            rss = server_rss_mb(server)
+            failed += status != 200
+            print(f"{target[:70]:70s} HTTP {status} {len(body) / 2**20:8.2f} MB in {seconds:6.2f} s, server RSS {rss:.0f} MB", flush=True)
+        connection.close()
+        time.sleep(2)
+        after = server_rss_mb(server)
+        done.set()
+        sampler.join()
+    finally:
+        server.stop()
+    peak = max(sampled)
+    print(f"document: {pages} pages; server RSS {baseline:.0f} MB before, {peak:.0f} MB at the peak, {after:.0f} MB after ({100 * (after - baseline) / baseline:+.0f} %)")
+    return 1 if failed else 0
 
 
 def server_rss_mb(server: Server) -> float:

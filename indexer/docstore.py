@@ -137,39 +137,6 @@ class DocStore:
         row = self.db.execute("SELECT record FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def outline(self, doc_id: str) -> dict[str, Any] | None:
-        """A document's record without any text: metadata, and the sections without their "text" (None if unknown).
-
-        SQLite's JSON functions cut the text out, so that a page of a very long document never
-        holds the whole of it in Python.
-        """
-        row = self.db.execute("SELECT json_remove(record, '$.text', '$.sections') FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        if row is None:
-            return None
-        record = json.loads(row[0])
-        rows = self.db.execute(
-            "SELECT json_remove(j.value, '$.text') FROM documents d CROSS JOIN json_each(d.record, '$.sections') j"
-            " WHERE d.doc_id = ? ORDER BY j.key",
-            (doc_id,),
-        )
-        record["sections"] = [json.loads(value) for (value,) in rows]
-        return record
-
-    def section_texts(self, doc_id: str, pieces: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], str]:
-        """The text of (section number, start, end) pieces of a document's sections, offsets within the section."""
-        if not pieces:
-            return {}
-        wanted = ",".join("(?,?,?)" for _ in pieces)
-        rows = self.db.execute(
-            f"WITH wanted(k, s, e) AS (VALUES {wanted})"
-            " SELECT wanted.k, wanted.s, wanted.e, substr(json_extract(j.value, '$.text'), wanted.s + 1, wanted.e - wanted.s)"
-            # CROSS JOIN keeps the order: the record's JSON is walked once, not once per piece.
-            " FROM documents d CROSS JOIN json_each(d.record, '$.sections') j CROSS JOIN wanted"
-            " WHERE d.doc_id = ? AND j.key = wanted.k",
-            [v for piece in pieces for v in piece] + [doc_id],
-        )
-        return {(k, s, e): text for k, s, e, text in rows}
-
     def count(self) -> int:
         """Number of documents."""
         return self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

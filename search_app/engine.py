@@ -7,6 +7,7 @@ and switches to a new one as soon as a reindex publishes it, without a restart.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import json
 import threading
@@ -50,6 +51,7 @@ SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
 DOC_PAGE_CHARS = 100_000  # text characters on one page of a document (EDU_SEARCH_DOC_PAGE_CHARS)
 MAX_OUTLINE = 500  # a longer outline lists only the sections of the page shown
+RELEASE_AFTER_CHARS = 5_000_000  # after reading a longer document, the freed memory goes back to the system
 MAX_TREND_TERMS = 4
 YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
@@ -447,23 +449,26 @@ class SearchEngine:
 
         A document longer than `page_chars` characters is shown in pages cut at section ends (a
         longer section in pieces of a page each); with a query, the sections that match come
-        first. Only the page's text is read from the store, so the cost of a page is bounded
-        whatever the document's length. QueryError for a page out of range.
+        first. Only the page's text is kept past the store read, so what a page costs to render
+        and send is bounded whatever the document's length. QueryError for a page out of range.
         """
         gen = self._generation()
         with gen.store_lock:
-            record = gen.store.outline(doc_id)
+            record = gen.store.get(doc_id)
         if record is None:
             return None
+        text = record.pop("text")
+        outline = [{k: v for k, v in s.items() if k != "text"} for s in record["sections"]]
         compiled = gen.compiler.compile(parse_query(q)) if q.strip() else None
         spec = compiled.spec if compiled else MatchSpec(frozenset(), ())
-        outline = record["sections"]
         matched = self._matched_sections(gen, doc_id, compiled) if compiled and compiled.positive else set()
         pages = _doc_pages([s["end"] - s["start"] for s in outline], matched, page_chars)
         if not 1 <= page <= len(pages):
             raise QueryError(f"页码应在 1 到 {len(pages)} 之间")
-        with gen.store_lock:
-            texts = gen.store.section_texts(doc_id, pages[page - 1])
+        texts = {(n, a, b): text[outline[n]["start"] + a : outline[n]["start"] + b] for n, a, b in pages[page - 1]}
+        if len(text) > RELEASE_AFTER_CHARS:
+            del text, record["sections"]
+            _release_memory()
         page_of: dict[int, int] = {}
         for number, pieces in enumerate(pages, 1):
             for n, start, _end in pieces:
@@ -593,6 +598,18 @@ def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rank = {k: i for i, k in enumerate(SECTION_KINDS)}
         return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
     return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
+
+def _release_memory() -> None:
+    """Give the memory freed after a very large record back to the system.
+
+    glibc keeps freed heap pages for reuse, so one huge document would leave the server that
+    much larger for good; malloc_trim returns them. A no-op where glibc is not the allocator.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
 
 def _doc_pages(lengths: list[int], first: set[int], page_chars: int) -> list[list[tuple[int, int, int]]]:
     """Pages of (section number, start, end) pieces of at most `page_chars` characters each.

@@ -36,6 +36,7 @@ FREE_PREFIXES = ("/static/", "/favicon")
 # Request parameters holding query text (q; trend comparison terms).
 QUERY_PARAMS = ("q", "vs")
 FILTER_PARAMS = ("year", "topic", "section", "doc_kind", "source")
+DOCUMENT_PREFIXES = ("/doc/", "/api/doc/")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -90,12 +91,13 @@ ENV = {
 }
 
 
-def request_cost(args: Mapping[str, list[str]]) -> int:
-    """A rough cost of a request from its parameters (parse_qs form): what makes the engine slow.
+def request_cost(args: Mapping[str, list[str]], path: str = "") -> int:
+    """A rough cost of a request to `path` from its parameters (parse_qs form): what makes the engine slow.
 
     Each word or phrase costs 1 and each extra alternative of an OR group 2 more (a union is
     scored over every alternative's postings); long query text, many filter values and deep
-    result pages add to it. "双减" costs 1, a 500-character OR query well over 100.
+    result pages add to it. "双减" costs 1, a 500-character OR query well over 100. The page of
+    a document (/doc) costs the same whatever its number: pages there are bounded in size.
     """
     cost = 0
     for name in QUERY_PARAMS:
@@ -103,7 +105,8 @@ def request_cost(args: Mapping[str, list[str]]) -> int:
             parsed = parse_query(q)
             cost += sum(len(g) + 2 * (len(g) - 1) for g in parsed.groups) + len(parsed.excluded) + len(q) // 25
     cost += sum(len(args.get(name, [])) for name in FILTER_PARAMS) // 4
-    cost += _int(args, "page") * _int(args, "per_page", 10) // 100
+    if not path.startswith(DOCUMENT_PREFIXES):
+        cost += _int(args, "page") * _int(args, "per_page", 10) // 100
     return cost
 
 
@@ -152,7 +155,7 @@ class Admission:
         if path.startswith(FREE_PREFIXES):
             return self.app(environ, start_response)
         args = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        if request_cost(args) < self.limits.expensive_cost:
+        if request_cost(args, path) < self.limits.expensive_cost:
             self._count("cheap")
             return self.app(environ, start_response)
         try:

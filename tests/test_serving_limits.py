@@ -48,6 +48,7 @@ def test_request_cost_tells_expensive_from_cheap_queries() -> None:
     assert request_cost(_args(" ".join(["教育", "改革", "发展", "质量"] * 4))) >= threshold
     assert request_cost({"year": [str(y) for y in range(1990, 2030)], "topic": ["x"] * 30}) >= threshold
     assert request_cost({"q": ["教育"], "page": ["100"], "per_page": ["50"]}) >= threshold
+    assert request_cost({"q": ["双减"], "page": ["744"]}, "/doc/abc") == 1  # a document page is bounded
     assert request_cost({"page": ["abc"]}) == 0  # bad values are the view's to refuse
 
 

@@ -102,10 +102,15 @@ def _hide_index_path(text: str) -> str:
 
 
 def _busy_responder(app: Flask) -> Callable[[dict[str, Any], Busy, Callable[..., Any]], Iterable[bytes]]:
-    """The 503 + Retry-After that admission control answers with, as a page or JSON like every other error."""
+    """The 503 + Retry-After that admission control answers with, as a page or JSON like every other error.
 
-    def refuse(environ: dict[str, Any], busy: Busy, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with app.request_context(environ):
+    A flood of expensive queries is answered with as many refusals, so each is rendered once
+    (per kind and reason, the page's search box left empty) and then only sent.
+    """
+    rendered: dict[tuple[bool, str], tuple[str, list[tuple[str, str]], bytes]] = {}
+
+    def render(api: bool, busy: Busy) -> tuple[str, list[tuple[str, str]], bytes]:
+        with app.test_request_context("/api/search" if api else "/search"):
             if busy.reason == "queue":
                 message = "服务器正忙：同时在处理其他复杂的检索，这个检索暂时无法受理。"
             else:
@@ -113,10 +118,17 @@ def _busy_responder(app: Flask) -> Callable[[dict[str, Any], Busy, Callable[...,
             body, status = _error(
                 503, message, f"请 {busy.retry_after} 秒后重试；缩短检索词、减少 OR 的选项和筛选值也会更快。"
             )
-            response = app.make_response((body, status))
+            response = app.process_response(app.make_response((body, status)))
             response.headers["Retry-After"] = str(busy.retry_after)
-            response = app.process_response(response)
-            return response(environ, start_response)
+            return response.status, list(response.headers.items()), response.get_data()
+
+    def refuse(environ: dict[str, Any], busy: Busy, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        key = (environ.get("PATH_INFO", "").startswith("/api/"), busy.reason)
+        if key not in rendered:
+            rendered[key] = render(*key[:1], busy)
+        status, headers, body = rendered[key]
+        start_response(status, headers)
+        return [body]
 
     return refuse
 

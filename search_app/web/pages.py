@@ -122,7 +122,9 @@ def document(doc_id: str) -> str:
     if record is None:
         abort(404, description=f"没有编号为“{doc_id[:64]}”的文档，可能已在重建索引时移除。")
     url = record.get("url") or ""
-    similar = (engine().similar(doc_id) or {"similar": []})["similar"]
+    # Finding shared passages costs time in proportion to the whole document (a minute for two
+    # million characters): a document long enough to be paged goes without.
+    similar = (engine().similar(doc_id) or {"similar": []})["similar"] if record["pages"] == 1 else []
     # Without a query, the passages shared with other documents are what is marked in the text.
     shared = not q and mark_shared(record, [span for other in similar for span in other["spans"]])
     for section in record["sections"]:
