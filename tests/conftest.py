@@ -41,11 +41,13 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def speech_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled corpus: the seeds plus the 72 government work reports it ships."""
+    """The bundled corpus (the seeds and the 72 government work reports it ships) plus the
+    16 CPC congress reports of ../shared (skipped without it)."""
     from indexer.build import reindex
 
+    congress = shared_path("corpora", "gov_work_reports", "cpc_congress_reports.jsonl")
     index_dir = tmp_path_factory.mktemp("speech-index")
-    reindex([BUNDLED], index_dir, progress=False, workers=2)
+    reindex([BUNDLED, congress], index_dir, progress=False, workers=2)
     return index_dir
 
 
