@@ -22,13 +22,15 @@ import tantivy
 
 from indexer import dedup
 from indexer import schema as S
-from indexer.analysis import get_analyzer
+from indexer.analysis import Normalized, get_analyzer
 from indexer.errors import QueryError
 from search_app.highlight import merge_spans, render
 
 MAX_PASSAGE_CHARS = 5000
 MIN_PASSAGE_CHARS = 20  # compact characters: shorter text is a query, not a passage
-CANDIDATES = 40
+CANDIDATES = 80  # sections compared exactly (a law's short articles take several)
+MAX_SECTIONS_SHOWN = 4  # snippets of one document's matching sections
+MIN_SHARED_KEPT = 0.05  # share of the passage's kept shingles a candidate section must have
 MAX_MATCHES = 20
 MIN_RUN = 8  # shared compact characters that count as a stretch
 MIN_COVERAGE = 0.1
@@ -43,15 +45,18 @@ class CompactText:
     original: str
 
     @cached_property
-    def _parts(self) -> tuple[Any, str, np.ndarray]:
-        norm = get_analyzer().normalize(self.original)
-        comp, offsets = dedup.compact_with_offsets(norm.text)
-        return norm, comp, offsets
+    def _norm(self) -> Normalized:
+        return get_analyzer().normalize(self.original)
 
-    @property
+    @cached_property
     def compact(self) -> str:
         """Normalised letters and digits only."""
-        return self._parts[1]
+        return dedup.compact(self._norm.text)
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        # Only a section that shares text needs the map back to its characters (slower to build).
+        return dedup.compact_with_offsets(self._norm.text)[1]
 
     @cached_property
     def hashes(self) -> np.ndarray:
@@ -74,7 +79,7 @@ class CompactText:
 
     def spans(self, mask: np.ndarray) -> list[tuple[int, int]]:
         """[start, end) spans of the original text for the runs of a compact-character mask."""
-        norm, _, offsets = self._parts
+        norm, offsets = self._norm, self._offsets
         out = []
         for a, b in _runs(mask):
             start, _ = norm.span(int(offsets[a]), int(offsets[a]) + 1)
@@ -138,25 +143,42 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
     else:
         searcher = index.searcher()
         hits = searcher.search(shingle_query(index.schema, passage.kept), CANDIDATES).hits
-        for _, addr in hits:
+        # A passage may run over several sections of a document (a law's articles): the
+        # document's sections together cover it, and the match is the document's.
+        per_doc: dict[str, list[tuple[int, np.ndarray, dict[str, Any]]]] = {}
+        # A section sharing few of the passage's kept shingles cannot cover a useful part of it.
+        least = max(2.0, MIN_SHARED_KEPT * len(passage.kept))
+        for score, addr in hits:
+            if score < least:
+                break
             stored = searcher.doc(addr)
             payload = json.loads(stored.get_first(S.F_PAYLOAD))
             section = CompactText(payload["text"])
             mask = passage.covered(section.hashes)
-            coverage = float(mask.mean()) if len(mask) else 0.0
+            if not mask.any():
+                continue
+            section_id = stored.get_first(S.F_SECTION_ID)
+            payload["section_id"] = section_id
+            payload["snippet_html"] = marked_snippet(payload["text"], section.spans(section.covered(passage.hashes)))
+            number = int(section_id.rsplit("-", 1)[1])
+            per_doc.setdefault(stored.get_first(S.F_DOC_ID), []).append((number, mask, payload))
+        for doc_id, sections in per_doc.items():
+            sections.sort(key=lambda s: s[0])
+            coverage = float(np.logical_or.reduce([mask for _, mask, _ in sections]).mean())
             if coverage < MIN_COVERAGE:
                 continue
-            spans = section.spans(section.covered(passage.hashes))
+            first = sections[0][2]
             matches.append(
                 {
-                    "doc_id": stored.get_first(S.F_DOC_ID),
-                    "title": payload.get("title", ""),
-                    "year": payload.get("year"),
-                    "date": payload.get("date"),
-                    "section_id": stored.get_first(S.F_SECTION_ID),
-                    "heading": payload.get("heading", ""),
+                    "doc_id": doc_id,
+                    "title": first.get("title", ""),
+                    "year": first.get("year"),
+                    "date": first.get("date"),
+                    "section_id": first["section_id"],
+                    "section_ids": [p["section_id"] for _, _, p in sections],
+                    "heading": first.get("heading", ""),
                     "coverage": round(coverage, 3),
-                    "snippet_html": marked_snippet(payload["text"], spans),
+                    "snippet_html": " ".join(p["snippet_html"] for _, _, p in sections[:MAX_SECTIONS_SHOWN]),
                 }
             )
         matches.sort(key=lambda m: (-m["coverage"], -(m["year"] or 0), m["section_id"]))

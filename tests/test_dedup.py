@@ -331,3 +331,16 @@ def test_top_ten_titles_are_distinct_unless_the_texts_differ(full):
             for i, a in enumerate(doc_ids):
                 for b in doc_ids[i + 1 :]:
                     assert dedup.shared_fraction(kept[a], kept[b]) < dedup.VERSION_SHARED, (q, key)
+
+
+def test_passage_over_several_sections_is_covered_by_the_document(dedup_index):
+    engine = SearchEngine(dedup_index)
+    old = _doc_id(engine, "示范教育法(2015-06-01).md")
+    # The fixture's sections are its articles (第2条 … of ~30 characters): a passage takes four.
+    articles = [s for s in engine.document(old)["sections"] if re.fullmatch(r"第\d+条", s["heading"])]
+    passage = "".join(s["text"] for s in articles[:4])
+    assert len(passage) >= 100 and all(len(s["text"]) < 0.5 * len(passage) for s in articles[:4])
+    top = engine.passage(passage)["matches"][0]
+    assert top["coverage"] >= 0.8
+    numbers = [int(s.rsplit("-", 1)[1]) for s in top["section_ids"]]
+    assert any(numbers[i : i + 3] == list(range(n, n + 3)) for i, n in enumerate(numbers))
