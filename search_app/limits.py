@@ -37,6 +37,7 @@ FREE_PREFIXES = ("/static/", "/favicon")
 QUERY_PARAMS = ("q", "vs")
 FILTER_PARAMS = ("year", "topic", "section", "doc_kind", "source")
 DOCUMENT_PREFIXES = ("/doc/", "/api/doc/")
+MAX_PARSED_VALUES = 8  # query texts per parameter that the classification reads
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -101,7 +102,10 @@ def request_cost(args: Mapping[str, list[str]], path: str = "") -> int:
     """
     cost = 0
     for name in QUERY_PARAMS:
-        for q in args.get(name, []):
+        values = args.get(name, [])
+        # Far more values than any view accepts: expensive without reading them all.
+        cost += len(values[MAX_PARSED_VALUES:])
+        for q in values[:MAX_PARSED_VALUES]:
             parsed = parse_query(q)
             cost += sum(len(g) + 2 * (len(g) - 1) for g in parsed.groups) + len(parsed.excluded) + len(q) // 25
     cost += sum(len(args.get(name, [])) for name in FILTER_PARAMS) // 4

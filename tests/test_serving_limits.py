@@ -50,6 +50,7 @@ def test_request_cost_tells_expensive_from_cheap_queries() -> None:
     assert request_cost({"q": ["教育"], "page": ["100"], "per_page": ["50"]}) >= threshold
     assert request_cost({"q": ["双减"], "page": ["744"]}, "/doc/abc") == 1  # a document page is bounded
     assert request_cost({"page": ["abc"]}) == 0  # bad values are the view's to refuse
+    assert request_cost({"q": ["a"] * 20_000}) >= threshold  # classifying stays cheap: 8 are read
 
 
 def test_limits_come_from_the_environment_and_bad_values_are_named() -> None:
