@@ -46,6 +46,7 @@ MAX_PER_PAGE = 50
 MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
 SECONDARY_SECTION_RATIO = 0.5
+MAX_EXCLUDED_DOCS = 1_000_000  # more documents than any collection here: -x drops every one
 DOC_EXTRA_WEIGHT = 0.2  # share of a document's 2nd and 3rd best sections added to its best (see doc_score)
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
@@ -530,16 +531,10 @@ def _exclude_documents(gen: _Generation, searcher: tantivy.Searcher, compiled: C
     either = compiled.excluded[0] if len(compiled.excluded) == 1 else tantivy.Query.boolean_query(
         [(Occur.Should, q) for q in compiled.excluded]
     )
-    total = searcher.search(either, 1, count=True).count
-    if not total:
-        compiled.excluded = []
-        return
-    hits = searcher.search(either, total, count=False).hits
-    first: dict[int, tantivy.DocAddress] = {}
-    for num, (_, addr) in zip(searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits]), hits):
-        first.setdefault(num, addr)
-    doc_ids = [searcher.doc(addr).get_first(S.F_DOC_ID) for addr in first.values()]
-    compiled.excluded = [tantivy.Query.term_set_query(gen.schema, S.F_DOC_ID, doc_ids)]
+    # doc_id is a fast field: a terms aggregation lists the documents without reading stored ones
+    buckets = searcher.aggregate(either, {"d": {"terms": {"field": S.F_DOC_ID, "size": MAX_EXCLUDED_DOCS}}})["d"]["buckets"]
+    doc_ids = [b["key"] for b in buckets]
+    compiled.excluded = [tantivy.Query.term_set_query(gen.schema, S.F_DOC_ID, doc_ids)] if doc_ids else []
 
 
 def doc_score(group: list[tuple[float, tantivy.DocAddress]]) -> float:
