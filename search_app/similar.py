@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +29,8 @@ MIN_SHARED_TERMS = 3
 MIN_PASSAGE = 30  # characters of a shared passage worth listing (set phrases are shorter)
 MAX_PASSAGES = 5  # per similar document
 MAX_PASSAGE_TEXT = 300
+MAX_OWNERS = 8  # a kept shingle in more of our sections is boilerplate, not a sign of a shared passage
+MAX_PAIRS = 3  # our sections compared with one section of the other document
 
 
 class _Generation(Protocol):
@@ -109,8 +112,10 @@ def _compare(
         other_id = stored.get_first(S.F_DOC_ID)
         meta = meta or payload
         other = CompactText(payload["text"])
-        candidates = sorted({n for h in other.kept.tolist() for n in owners.get(h, ())})
-        for n in candidates:
+        # Our sections sharing 2+ kept shingles with it, those of phrases common to many of our
+        # sections (a law's 人民检察院…) left out, best first.
+        counts = Counter(n for h in other.kept.tolist() for n in owners.get(h, ()) if len(owners[h]) <= MAX_OWNERS)
+        for n, _ in [c for c in counts.most_common(MAX_PAIRS) if c[1] >= 2]:
             mine = ours[n]
             for start, end in mine.spans(mine.covered(other.hashes)):
                 if end - start < MIN_PASSAGE:
