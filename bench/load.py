@@ -135,11 +135,12 @@ def check_response(path: str, status: int, content_type: str, body: bytes) -> st
     return None
 
 
-def _client(base_url: str, targets: list[str], offset: int, deadline: float, report: LoadReport, allow_refusal: bool = False) -> None:
-    """One client: requests `targets` in turn (starting at `offset`) over a keep-alive connection until `deadline`.
+def _client(base_url: str, targets: list[str], offset: int, deadline: float, report: LoadReport, group: Group) -> None:
+    """One client of `group`: requests `targets` in turn (starting at `offset`) over a keep-alive connection until `deadline`.
 
-    With `allow_refusal`, a 503 that carries Retry-After counts as refused, not failed; the
-    client sends its next request at once (the worst case for everyone else).
+    With the group's `allow_refusal`, a 503 that carries Retry-After counts as refused, not
+    failed; the client waits as told with `honour_retry_after`, else sends its next request
+    at once (the worst case for everyone else). `think` is its pause between requests.
     """
     parts = urlsplit(base_url)
     connection: http.client.HTTPConnection | None = None
@@ -154,18 +155,22 @@ def _client(base_url: str, targets: list[str], offset: int, deadline: float, rep
             connection.request("GET", target)
             response = connection.getresponse()
             body = response.read()
-            refused = allow_refusal and response.status == 503 and response.getheader("Retry-After") is not None
+            retry_after = response.getheader("Retry-After")
+            refused = group.allow_refusal and response.status == 503 and retry_after is not None
             failure = None if refused else check_response(target, response.status, response.getheader("Content-Type", ""), body)
             if response.will_close:
                 connection.close()
                 connection = None
         except (OSError, http.client.HTTPException) as exc:
-            refused = False
+            refused, retry_after = False, None
             failure = f"{type(exc).__name__}: {exc} ({target})"
             if connection is not None:
                 connection.close()
             connection = None
         report.record(time.perf_counter() - started, failure and f"{target}: {failure}", refused)
+        pause = float(retry_after) if refused and group.honour_retry_after and retry_after.isdecimal() else group.think
+        if pause:
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     if connection is not None:
         connection.close()
 
@@ -188,6 +193,8 @@ class Group:
     clients: int
     queries: tuple[str, ...]
     allow_refusal: bool = False  # 503 + Retry-After counts as refused, not failed
+    honour_retry_after: bool = False  # after a refusal, wait as long as Retry-After says
+    think: float = 0.0  # seconds between a client's requests
 
 
 def run_groups(base_url: str, groups: list[Group], seconds: float) -> dict[str, LoadReport]:
@@ -202,7 +209,7 @@ def run_groups(base_url: str, groups: list[Group], seconds: float) -> dict[str, 
     deadline = started + seconds
     threads = [
         threading.Thread(
-            target=_client, args=(base_url, targets_for(g.queries), i, deadline, reports[g.name], g.allow_refusal), daemon=True
+            target=_client, args=(base_url, targets_for(g.queries), i, deadline, reports[g.name], g), daemon=True
         )
         for g in groups
         for i in range(g.clients)
@@ -291,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cheap-clients", type=int, default=0, help="admission scenario: clients sending --cheap-query")
     parser.add_argument("--expensive-query", action="append", help="default: a 500-character OR of common words")
     parser.add_argument("--cheap-query", action="append", help="repeatable; default: a few short queries")
+    parser.add_argument("--honour-retry-after", action="store_true", help="refused expensive clients wait as Retry-After says (default: retry at once)")
+    parser.add_argument("--cheap-think", type=float, default=0.0, help="seconds each cheap client pauses between requests (default 0)")
     parser.add_argument("--doc", help="document scenario: the doc_id of a long document")
     parser.add_argument("--doc-query", default="双减", help="document scenario: the query to highlight (default 双减)")
     parser.add_argument("--reindex-corpus", type=Path, action="append", help="run a full reindex of these corpora during the load (repeatable)")
@@ -338,8 +347,14 @@ def main(argv: list[str] | None = None) -> int:
 def _admission_scenario(args: argparse.Namespace) -> int:
     """Expensive and cheap clients at once; 0 when nothing failed (503 + Retry-After to the expensive ones is allowed)."""
     groups = [
-        Group("expensive", args.expensive_clients, tuple(args.expensive_query or (EXPENSIVE_QUERY,)), allow_refusal=True),
-        Group("cheap", args.cheap_clients, tuple(args.cheap_query or CHEAP_QUERIES)),
+        Group(
+            "expensive",
+            args.expensive_clients,
+            tuple(args.expensive_query or (EXPENSIVE_QUERY,)),
+            allow_refusal=True,
+            honour_retry_after=args.honour_retry_after,
+        ),
+        Group("cheap", args.cheap_clients, tuple(args.cheap_query or CHEAP_QUERIES), think=args.cheap_think),
     ]
     groups = [g for g in groups if g.clients]
     server = start_server(args.index, args.threads)
