@@ -1,7 +1,7 @@
 """Load test: the production server under concurrent clients, optionally while a reindex swaps generations.
 
     .venv/bin/python -m bench.load --index I --clients 20 --seconds 30 \\
-        [--reindex-corpus corpus --reindex-corpus ../shared/corpora/gov_work_reports] [--reindex-after 5]
+        [--reindex-corpus corpus] [--reindex-after 5]
     .venv/bin/python -m bench.load --index I --expensive-clients 20 --cheap-clients 5 --seconds 30
 
     .venv/bin/python -m bench.load --index I --doc DOC_ID [--doc-query 双减]

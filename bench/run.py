@@ -36,13 +36,19 @@ CUSTOM = "custom"
 
 
 def speech_corpora() -> list[Path]:
-    """The seeds, the government/party work reports and the 2020 speeches."""
-    return [REPO / "corpus", SHARED_CORPORA / "gov_work_reports", SHARED_CORPORA / "xi_speeches_2020"]
+    """The seeds, the government/party work reports and the 2020 speeches.
+
+    corpus/ already ships the government work reports, so only the party congress reports are
+    taken from ../shared (a file is a corpus root of its own): nothing is indexed twice.
+    """
+    return [REPO / "corpus", SHARED_CORPORA / "gov_work_reports" / "cpc_congress_reports.jsonl", SHARED_CORPORA / "xi_speeches_2020"]
 
 
 def full_corpora() -> list[Path]:
-    """The seeds plus everything in ../shared/corpora (reports, speeches, 新闻联播, laws)."""
-    return [REPO / "corpus", SHARED_CORPORA]
+    """corpus/ plus everything else in ../shared/corpora (speeches, 新闻联播, laws), each document once."""
+    speech = speech_corpora()
+    taken = {"gov_work_reports", *(p.name for p in speech)}
+    return [*speech, *sorted(p for p in SHARED_CORPORA.iterdir() if p.is_dir() and p.name not in taken)]
 
 
 # ------------------------------------------------------------------------------------ builds
