@@ -144,6 +144,7 @@ def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
 # evidence, 1 → 1, 2 → 2, ≥ 3 → 3. Peers' section rankings become document rankings by first
 # occurrence, so all engines are scored on the same documents and judgments.
 MIXED_JUDGMENTS = Path(__file__).with_name("judgments") / "mixed_queries.json"
+MIXED_ALIASES = Path(__file__).with_name("judgments") / "mixed_copies.json"  # exact copy → graded original
 _SENTENCE = re.compile(r"[。！？；!?;\n]+")
 
 
@@ -158,15 +159,26 @@ def evidence_grade(title: str, text: str, evidence: list[str], title_pattern: st
     return min(n, 3)
 
 
-def grade_mixed(records, judged: list[dict]) -> None:
-    """Fill each query's ``grades`` (source_file → grade ≥ 1) from (title, source_file, text) records."""
+def grade_mixed(records, judged: list[dict]) -> dict[str, str]:
+    """Fill each query's ``grades`` (source_file → grade ≥ 1) from (title, source_file, text) records.
+
+    Exact copies (the bundled corpus ships the government work reports that ../shared also has)
+    are one document: returns copy → the source_file graded for it (the first in sorted order).
+    """
     for j in judged:
         j["grades"] = {}
-    for title, source_file, text in records:
+    first: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for title, source_file, text in sorted(records, key=lambda r: r[1]):
+        if text in first:
+            aliases[source_file] = first[text]
+            continue
+        first[text] = source_file
         for j in judged:
             g = evidence_grade(title, text, j["evidence"], j.get("title"))
             if g:
                 j["grades"][source_file] = g
+    return aliases
 
 
 def doc_ranking(keys: list[str]) -> list[str]:
@@ -174,15 +186,30 @@ def doc_ranking(keys: list[str]) -> list[str]:
     return list(dict.fromkeys(key.rsplit("::", 1)[0] for key in keys))
 
 
-def evaluate_documents(searchers: dict, judged: list[dict], k: int = 10) -> tuple[dict, list[dict]]:
-    """Mean document nDCG@k per engine, and every query's nDCG@k per engine."""
+def _documents(name: str, searcher, bq: BenchQuery) -> list[str]:
+    """An engine's ranked documents (source_file) for one query."""
+    if name == "ours":
+        from search_app.engine import SearchRequest
+
+        # Unfolded: the judgments grade each version of a law on its own, as the peers list them.
+        res = searcher.engine.search(SearchRequest(q=bq.q, per_page=50, fold=False))
+        return [h["source_file"] for h in res["hits"]]
+    # 100 sections: enough distinct documents even when one document fills the top.
+    return doc_ranking(searcher.search(bq, 100)[0])
+
+
+def evaluate_documents(
+    searchers: dict, judged: list[dict], k: int = 10, aliases: dict[str, str] | None = None
+) -> tuple[dict, list[dict]]:
+    """Mean document nDCG@k per engine, and every query's nDCG@k per engine (copies count as their original)."""
+    aliases = aliases or {}
     rows = []
     for j in judged:
         bq = BenchQuery("judged", j["q"])
         row = {"id": j["id"], "q": j["q"]}
         for name, s in searchers.items():
-            # 100 sections: enough distinct documents even when one document fills the top.
-            row[name] = round(ndcg(doc_ranking(s.search(bq, 100 if name != "ours" else 50)[0]), j["grades"], k), 4)
+            docs = list(dict.fromkeys(aliases.get(d, d) for d in _documents(name, s, bq)))
+            row[name] = round(ndcg(docs, j["grades"], k), 4)
         rows.append(row)
     means = {name: round(statistics.fmean(r[name] for r in rows), 4) for name in searchers}
     return means, rows
@@ -223,9 +250,10 @@ def _mixed(args: argparse.Namespace) -> None:
         from indexer.schema import DOCSTORE
 
         db = sqlite3.connect(IndexLocation(args.index).current() / DOCSTORE)
-        records = ((r["title"], r["source_file"], r["text"]) for (raw,) in db.execute("SELECT record FROM documents") if (r := json.loads(raw)))
-        grade_mixed(records, judged)
+        records = [(r["title"], r["source_file"], r["text"]) for (raw,) in db.execute("SELECT record FROM documents") if (r := json.loads(raw))]
+        aliases = grade_mixed(records, judged)
         MIXED_JUDGMENTS.write_text(json.dumps(judged, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        MIXED_ALIASES.write_text(json.dumps(aliases, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(json.dumps({j["id"]: len(j["grades"]) for j in judged}))
         return
     from bench.peers import ENGINES, open_searcher
@@ -234,7 +262,8 @@ def _mixed(args: argparse.Namespace) -> None:
     if args.only:
         judged = [j for j in judged if j["id"] in args.only]
     searchers = {e: open_searcher(e, args.workdir / FULL / e) for e in ENGINES if (args.workdir / FULL / e).exists()}
-    means, rows = evaluate_documents(searchers, judged)
+    aliases = json.loads(MIXED_ALIASES.read_text(encoding="utf-8")) if MIXED_ALIASES.exists() else {}
+    means, rows = evaluate_documents(searchers, judged, aliases=aliases)
     print(json.dumps({"ndcg10": means, "queries": len(rows), "per_query": rows}, ensure_ascii=False, indent=1))
 
 
