@@ -93,8 +93,10 @@ def compact(norm: str) -> str:
 
 def compact_with_offsets(norm: str) -> tuple[str, np.ndarray]:
     """`compact(norm)` and, per compact character, its offset in `norm`."""
-    keep = [m.start() for m in re.finditer(r"[^\W_]", norm)]
-    return "".join(norm[i] for i in keep), np.asarray(keep, dtype=np.int64)
+    keep = np.ones(len(norm), dtype=bool)
+    for gap in _NOT_WORD.finditer(norm):  # runs of spaces and punctuation: far fewer than characters
+        keep[gap.start() : gap.end()] = False
+    return compact(norm), np.flatnonzero(keep)
 
 
 def shingle_hashes(text: str) -> np.ndarray:

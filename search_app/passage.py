@@ -31,6 +31,7 @@ MIN_PASSAGE_CHARS = 20  # compact characters: shorter text is a query, not a pas
 CANDIDATES = 80  # sections compared exactly (a law's short articles take several)
 MAX_SECTIONS_SHOWN = 4  # snippets of one document's matching sections
 MIN_SHARED_KEPT = 0.05  # share of the passage's kept shingles a candidate section must have
+MAX_GAP = 8  # sections between two matched ones of a document that are compared as well
 MAX_MATCHES = 20
 MIN_RUN = 8  # shared compact characters that count as a stretch
 MIN_COVERAGE = 0.1
@@ -68,12 +69,18 @@ class CompactText:
         """The distinct indexed (kept) shingle hashes."""
         return np.unique(dedup.sampled(self.hashes))
 
-    def covered(self, other_hashes: np.ndarray) -> np.ndarray:
-        """Per compact character: inside a stretch of MIN_RUN+ characters whose shingles occur in `other_hashes`."""
+    @cached_property
+    def distinct(self) -> np.ndarray:
+        """Every shingle hash once, sorted (for membership tests)."""
+        return np.unique(self.hashes)
+
+    def covered(self, other: "CompactText") -> np.ndarray:
+        """Per compact character: inside a stretch of MIN_RUN+ characters whose shingles `other` has too."""
         n = len(self.compact)
-        if not len(self.hashes) or not len(other_hashes):
+        if not len(self.hashes) or not len(other.distinct):
             return np.zeros(n, dtype=bool)
-        shared = np.isin(self.hashes, other_hashes).astype(np.int32)
+        at = np.minimum(np.searchsorted(other.distinct, self.hashes), len(other.distinct) - 1)
+        shared = (other.distinct[at] == self.hashes).astype(np.int32)
         mask = np.convolve(shared, np.ones(dedup.SHINGLE, dtype=np.int32))[:n] > 0
         return _drop_short_runs(mask, MIN_RUN)
 
@@ -123,6 +130,20 @@ def marked_snippet(text: str, spans: list[tuple[int, int]]) -> str:
     return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
 
 
+def _compare(stored: tantivy.Document, passage: CompactText, per_doc: dict[str, list[tuple[int, np.ndarray, dict[str, Any]]]]) -> None:
+    """Compare one stored section with the passage; a section that shares a stretch joins its document's list."""
+    payload = json.loads(stored.get_first(S.F_PAYLOAD))
+    section = CompactText(payload["text"])
+    mask = passage.covered(section)
+    if not mask.any():
+        return
+    section_id = stored.get_first(S.F_SECTION_ID)
+    payload["section_id"] = section_id
+    payload["snippet_html"] = marked_snippet(payload["text"], section.spans(section.covered(passage)))
+    number = int(section_id.rsplit("-", 1)[1])
+    per_doc.setdefault(stored.get_first(S.F_DOC_ID), []).append((number, mask, payload))
+
+
 def validate_passage(text: str) -> None:
     """QueryError (→ HTTP 400) for an empty or too long passage."""
     if len(text) > MAX_PASSAGE_CHARS:
@@ -151,18 +172,20 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
         for score, addr in hits:
             if score < least:
                 break
-            stored = searcher.doc(addr)
-            payload = json.loads(stored.get_first(S.F_PAYLOAD))
-            section = CompactText(payload["text"])
-            mask = passage.covered(section.hashes)
-            if not mask.any():
-                continue
-            section_id = stored.get_first(S.F_SECTION_ID)
-            payload["section_id"] = section_id
-            payload["snippet_html"] = marked_snippet(payload["text"], section.spans(section.covered(passage.hashes)))
-            number = int(section_id.rsplit("-", 1)[1])
-            per_doc.setdefault(stored.get_first(S.F_DOC_ID), []).append((number, mask, payload))
+            _compare(searcher.doc(addr), passage, per_doc)
         for doc_id, sections in per_doc.items():
+            # The passage is contiguous: short sections between matched ones and next to them
+            # (articles too short to share a kept shingle) are compared too.
+            numbers = sorted(n for n, _, _ in sections)
+            if float(np.logical_or.reduce([mask for _, mask, _ in sections]).mean()) < MIN_COVERAGE:
+                continue
+            around = {numbers[0] - 1, numbers[-1] + 1} - {-1}
+            around.update(n for a, b in zip(numbers, numbers[1:]) if b - a <= MAX_GAP for n in range(a + 1, b))
+            between = [f"{doc_id}-{n}" for n in sorted(around)]
+            if between:
+                query = tantivy.Query.term_set_query(index.schema, S.F_SECTION_ID, between)
+                for _, addr in searcher.search(query, len(between)).hits:
+                    _compare(searcher.doc(addr), passage, per_doc)
             sections.sort(key=lambda s: s[0])
             coverage = float(np.logical_or.reduce([mask for _, mask, _ in sections]).mean())
             if coverage < MIN_COVERAGE:

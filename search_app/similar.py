@@ -117,7 +117,7 @@ def _compare(
         counts = Counter(n for h in other.kept.tolist() for n in owners.get(h, ()) if len(owners[h]) <= MAX_OWNERS)
         for n, _ in [c for c in counts.most_common(MAX_PAIRS) if c[1] >= 2]:
             mine = ours[n]
-            for start, end in mine.spans(mine.covered(other.hashes)):
+            for start, end in mine.spans(mine.covered(other)):
                 if end - start < MIN_PASSAGE:
                     continue
                 passage = mine.original[start:end]
