@@ -21,7 +21,7 @@ import tantivy
 
 import indexer.build
 from indexer import schema as S
-from indexer.analysis import get_analyzer
+from indexer.analysis import ANALYZER_VERSION, get_analyzer
 from indexer.build import BuildSummary, reindex
 from indexer.cli import main as indexer_main
 from indexer.docstore import DocStore
@@ -161,7 +161,7 @@ def test_generation_layout_and_manifest(built: tuple[BuildSummary, Path]) -> Non
         "documents": 5,
         "sections": 70,
     }
-    assert analyzer.version == f"1+{analyzer.dictionary_hash}"
+    assert analyzer.version == f"{ANALYZER_VERSION}+{analyzer.dictionary_hash}"
     time.strptime(manifest["built_at"], "%Y-%m-%dT%H:%M:%S%z")
 
 
