@@ -27,7 +27,7 @@ from indexer.errors import IndexMissing, IndexOutdated, NothingIndexed
 from indexer.location import IndexLocation
 from indexer.prepare import PreparedFile, file_key, prepare_file, prepare_parts, sha256_file
 from indexer.readers import iter_corpus_files, path_text, relative_name
-from indexer.vocabulary import count_terms, document_terms
+from indexer.vocabulary import count_terms
 
 WRITER_HEAP = 256_000_000
 # Larger files are analysed one document at a time in the parent (see `_prepared`).
@@ -219,7 +219,7 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
         store.put_document(doc, doc_num, prepared.file_key)
         if item.signature is not None:
             dedup.put_signature(store.db, doc.doc_id, prepared.file_key, item.signature)
-        store.put_terms(doc.doc_id, document_terms(item))
+        store.put_terms(doc.doc_id, item.vocabulary)
         year_key = str(doc.year) if doc.year is not None else S.YEAR_NONE
         sort_key = _sort_key(doc.year, doc.date)
         for sec in item.sections:

@@ -19,6 +19,7 @@ from indexer.errors import CorpusError
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
+from indexer.vocabulary import document_terms
 
 
 @dataclass
@@ -46,6 +47,7 @@ class PreparedDoc:
     signature: dedup.DocSignature | None = None
     dedup_seconds: float = 0.0  # CPU seconds spent on shingles and the signature (reported by reindex)
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
+    vocabulary: list[str] = field(default_factory=list)  # suggestion terms (indexer.vocabulary)
 
 
 @dataclass
@@ -117,7 +119,12 @@ def analyse_document(doc: Document) -> PreparedDoc:
     started = time.thread_time()
     signature = dedup.signature(doc.title, kept_hashes)
     dedup_seconds += time.thread_time() - started
-    return PreparedDoc(doc, title_terms, title_chars, sections, signature, dedup_seconds, topics=doc.topics)
+    vocabulary = document_terms(
+        (title_terms, *(s.heading_terms for s in sections), *(s.body_terms for s in sections)),
+        doc.title,
+        (s.heading for s in doc.sections),
+    )
+    return PreparedDoc(doc, title_terms, title_chars, sections, signature, dedup_seconds, topics=doc.topics, vocabulary=vocabulary)
 
 
 def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 from indexer.analysis import get_analyzer
-from indexer.prepare import PreparedDoc
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 12
@@ -46,14 +45,18 @@ def _phrase(text: str) -> str | None:
     return get_analyzer().normalize(text).text
 
 
-def document_terms(prepared: PreparedDoc) -> list[str]:
-    """The candidate suggestion terms of one analysed document (each once; phrases marked)."""
+def document_terms(term_strings: Iterable[str], title: str, headings: Iterable[str]) -> list[str]:
+    """The candidate suggestion terms of one analysed document (each once; phrases marked).
+
+    `term_strings` are the document's space-joined index terms (title, headings, bodies);
+    computed in the indexing workers, so the parent only stores the result.
+    """
     words: set[str] = set()
-    for terms in (prepared.title_terms, *(s.heading_terms for s in prepared.sections), *(s.body_terms for s in prepared.sections)):
+    for terms in term_strings:
         for term in terms.split():
             if MIN_WORD_CHARS <= len(term) <= MAX_WORD_CHARS and _HAN.search(term):
                 words.add(term)
-    phrases = {_phrase(prepared.doc.title), *(_phrase(s.heading) for s in prepared.doc.sections)} - {None}
+    phrases = {_phrase(title), *(_phrase(h) for h in headings)} - {None}
     return sorted(words) + sorted(PHRASE_MARK + p for p in phrases if p and p not in words)
 
 
