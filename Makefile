@@ -16,6 +16,8 @@ index:
 
 test:
 	bash scripts/setup.sh test
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
 
 bench:

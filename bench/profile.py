@@ -20,14 +20,16 @@ from pathlib import Path
 
 
 def profile_index(corpora: list[Path]) -> dict[str, float]:
+    import tempfile
+
+    import tantivy
+
     import indexer.pipeline as P
     import indexer.prepare as PR
+    from indexer import schema as S
     from indexer.analysis import get_analyzer
     from indexer.build import _add_sections, scan
-    from indexer import schema as S
     from indexer.docstore import DocStore
-    import tantivy
-    import tempfile
 
     totals: dict[str, float] = defaultdict(float)
 
@@ -54,7 +56,6 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     PR.json.dumps = timed("payload JSON", PR.json.dumps)
     has_fields = hasattr(ana, "index_fields")
     if has_fields:
-        saved_fields = ana.index_fields
         ana.index_fields = timed("analysis: index_fields (normalise + segment)", ana.index_fields)
     files, _ = scan(corpora)
     prepared = []
@@ -78,7 +79,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
         store = DocStore(Path(tmp) / S.DOCSTORE)
         writer = index.writer(256_000_000, 1)
         n = 0
-        for f, p in prepared:
+        for _f, p in prepared:
             docs, _ = _add_sections(writer, p, store, n)
             n += docs
         totals["tantivy: add documents + docstore"] = time.perf_counter() - t
@@ -93,10 +94,10 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
 
 
 def profile_query(index_dir: Path, passes: int = 3) -> dict[str, float]:
+    import search_app.engine as E
     from bench.queries import query_mix
     from search_app.engine import SearchEngine, SearchRequest
     from search_app.query import parse_query
-    import search_app.engine as E
 
     eng = SearchEngine(index_dir)
     phases: dict[str, list[float]] = defaultdict(list)

@@ -110,9 +110,9 @@ def _excerpt(text: str, terms: list[str], width: int = 32, windows: int = 2) -> 
 def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
     """Print, per query, the pooled sections (top k of each engine) with the text to judge them by."""
     from bench.peers import ENGINES, open_searcher
+    from bench.run import SPEECH, speech_corpora
     from bench.sections import load_sections
     from indexer.analysis import get_analyzer
-    from bench.run import SPEECH, speech_corpora
 
     secs = {s.key: s for s in load_sections(speech_corpora())}
     searchers = {e: open_searcher(e, workdir / SPEECH / e) for e in ENGINES}

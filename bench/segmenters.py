@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
 from indexer.analysis import get_analyzer
 from tests.test_analysis import DOMAIN_SENTENCES, agreement_rate, python_jieba
 

@@ -225,7 +225,7 @@ def _crossing(spans: set[tuple[int, int]], n: int) -> set[tuple[int, int]]:
 def _drop_crossing_spans(raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Search-mode tokens without the sub-words that cross a boundary inside their word (see `_crossing`)."""
     drop: set[int] = set()
-    for k, (word, start, end) in enumerate(raw):
+    for k, (_word, start, end) in enumerate(raw):
         if end - start < 4:
             continue
         j = k - 1

@@ -10,10 +10,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import tantivy
 from tqdm import tqdm
@@ -21,8 +21,8 @@ from tqdm import tqdm
 from indexer import dedup
 from indexer import schema as S
 from indexer.analysis import get_analyzer
-from indexer.docstore import DocStore, FileState
 from indexer.check import open_generation
+from indexer.docstore import DocStore, FileState
 from indexer.errors import IndexMissing, IndexOutdated, NothingIndexed
 from indexer.location import IndexLocation
 from indexer.prepare import PreparedFile, file_key, prepare_file, prepare_parts, sha256_file

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 from indexer.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir, limits

@@ -20,9 +20,9 @@ import shlex
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from indexer.errors import IndexBusy, IndexCorrupt, IndexMissing
 

@@ -19,7 +19,7 @@ from indexer.topics import assign_topics
 
 def make_doc_id(corpus_name: str, source_file: str) -> str:
     """A stable id: the same file (or record) under the same corpus keeps its id across reindexes."""
-    return hashlib.sha1(f"{corpus_name}/{source_file}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(f"{corpus_name}/{source_file}".encode()).hexdigest()[:16]
 
 
 SOURCES_PATH = Path(__file__).parent / "data" / "sources.toml"

@@ -99,7 +99,7 @@ class Manifest:
     sections: int
 
     @classmethod
-    def current(cls, built_at: str, corpora: list[str], documents: int, sections: int) -> "Manifest":
+    def current(cls, built_at: str, corpora: list[str], documents: int, sections: int) -> Manifest:
         """A manifest describing this code's schema and analyzer."""
         analyzer = get_analyzer()
         return cls(SCHEMA_VERSION, analyzer.version, analyzer.dictionary_hash, built_at, corpora, documents, sections)
@@ -109,7 +109,7 @@ class Manifest:
         (directory / MANIFEST).write_text(json.dumps(self.__dict__, ensure_ascii=False, indent=2), encoding="utf-8")
 
     @classmethod
-    def read(cls, directory: Path) -> "Manifest":
+    def read(cls, directory: Path) -> Manifest:
         """Read manifest.json; a missing or unreadable one means the index must be rebuilt."""
         try:
             data: dict[str, Any] = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install the project; with "test", also the test tools and,
-# when running as root on Debian, the headless Chromium + CJK font the browser tests use.
+# Create .venv (Python 3.11) and install the project from requirements.lock; with "test", also
+# axe-core and, when running as root on Debian, the headless Chromium + CJK font the browser tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
@@ -19,14 +19,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-stamp=".venv/.installed-${extras:-base}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ -n "$extras" ]; then
-    .venv/bin/python -m pip install --quiet -e ".[$extras]"
-  else
-    .venv/bin/python -m pip install --quiet -e .
-  fi
+# Exactly the tested versions, whatever pip the machine starts with: requirements.lock pins every
+# dependency (runtime, test and bench tools) with hashes; it is made from pyproject.toml by
+#   pip-compile --generate-hashes --allow-unsafe --extra test --extra bench --strip-extras \
+#     --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+stamp=".venv/.installed"
+if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   touch "$stamp"
 fi
 

@@ -7,11 +7,11 @@ Exit codes: 0 ok (also when the reader of the output goes away early, as `| head
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import json
 import os
 import re
 import sys
+from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
@@ -60,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m search_app`."""
     args = _parser().parse_args(argv)
-    index_dir = args.index or default_index_dir()
     try:
         return _run(args)
     except BrokenPipeError:
@@ -71,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    index_dir = args.index or default_index_dir()
     try:
         if args.command == "serve":
             from search_app.web.serve import serve

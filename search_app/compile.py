@@ -131,7 +131,7 @@ class QueryCompiler:
         all_terms = self.analyzer.terms(text, "query")
         return [t for t in all_terms if t not in STOP_TERMS] or all_terms
 
-    def _atom(self, atom: Atom, out: Compiled, spec: "_SpecBuilder", expand: bool, multi: bool) -> tantivy.Query | None:
+    def _atom(self, atom: Atom, out: Compiled, spec: _SpecBuilder, expand: bool, multi: bool) -> tantivy.Query | None:
         title_only = atom.field == "title"
         if isinstance(atom, Phrase):
             chars = self.compact(atom.text)
@@ -142,7 +142,7 @@ class QueryCompiler:
             return self._chars(chars, S.F_TITLE_CHARS if title_only else S.F_CHARS)
         return self._word(atom, out, spec, expand, multi)
 
-    def _word(self, word: Word, out: Compiled, spec: "_SpecBuilder", expand: bool, multi: bool) -> tantivy.Query | None:
+    def _word(self, word: Word, out: Compiled, spec: _SpecBuilder, expand: bool, multi: bool) -> tantivy.Query | None:
         """All of the word's terms (word-level, each or-ed with its own expansions); or the word's exact characters."""
         title_only = word.field == "title"
         kept = self._kept(word.text)
@@ -178,7 +178,7 @@ class QueryCompiler:
             return literal
         return tantivy.Query.boolean_query(options)
 
-    def _expansion(self, source: str, alt: str, title_only: bool, out: Compiled, spec: "_SpecBuilder") -> tantivy.Query | None:
+    def _expansion(self, source: str, alt: str, title_only: bool, out: Compiled, spec: _SpecBuilder) -> tantivy.Query | None:
         """A synonym matched at word boundaries: its analyzer terms, side by side when it has several."""
         terms = self._kept(alt)
         alt_chars = self.compact(alt)

@@ -19,8 +19,8 @@ from typing import Any
 import tantivy
 
 from indexer import schema as S
-from indexer.counting import count_documents, facet_counts
 from indexer.check import open_generation
+from indexer.counting import count_documents, facet_counts
 from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from indexer.models import SECTION_KINDS
@@ -45,18 +45,14 @@ MAX_PAGE = 100
 MAX_PER_PAGE = 50
 MAX_FILTER_VALUES = 30
 SECTIONS_PER_HIT = 3
+DOC_PAGE_CHARS = 100_000  # text characters on one page of a document (EDU_SEARCH_DOC_PAGE_CHARS)
+MAX_OUTLINE = 500  # a longer outline lists only the sections of the page shown
+RELEASE_AFTER_CHARS = 5_000_000  # after reading a longer document, the freed memory goes back to the system
 SECONDARY_SECTION_RATIO = 0.5
 MAX_EXCLUDED_DOCS = 1_000_000  # more documents than any collection here: -x drops every one
 DOC_EXTRA_WEIGHT = 0.2  # share of a document's 2nd and 3rd best sections added to its best (see doc_score)
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
-DOC_PAGE_CHARS = 100_000  # text characters on one page of a document (EDU_SEARCH_DOC_PAGE_CHARS)
-MAX_OUTLINE = 500  # a longer outline lists only the sections of the page shown
-RELEASE_AFTER_CHARS = 5_000_000  # after reading a longer document, the freed memory goes back to the system
-MAX_TREND_TERMS = 4
-YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
-
-
 
 
 def year_key(value: str) -> str:
@@ -67,6 +63,10 @@ def year_key(value: str) -> str:
     """
     value = value.strip()
     return S.YEAR_NONE if value.lower() in NULL_YEAR_VALUES else str(int(value))
+MAX_TREND_TERMS = 4
+YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
+
+
 @dataclass
 class SearchRequest:
     """One search: query text, facet filters (facet → values), sort and page."""
@@ -313,7 +313,7 @@ class SearchEngine:
         relevance = doc_score(group)
         # Weaker sections of the same speech are shown only when they are nearly as relevant.
         shown = [h for h in group[:SECTIONS_PER_HIT] if h[0] >= best * SECONDARY_SECTION_RATIO] or group[:1]
-        for score, addr in shown:
+        for _score, addr in shown:
             stored = searcher.doc(addr)
             payload = json.loads(stored.get_first(S.F_PAYLOAD))
             doc_id = stored.get_first(S.F_DOC_ID)
@@ -472,7 +472,7 @@ class SearchEngine:
             _release_memory()
         page_of: dict[int, int] = {}
         for number, pieces in enumerate(pages, 1):
-            for n, start, _end in pieces:
+            for n, _start, _end in pieces:
                 page_of.setdefault(n, number)
         sections = []
         for piece in pages[page - 1]:
@@ -513,6 +513,20 @@ class SearchEngine:
         record["query"] = _printable(q)
         return record
 
+    @staticmethod
+    def _matched_sections(gen: _Generation, doc_id: str, compiled: Compiled) -> set[int]:
+        """Numbers of the document's sections that match any part of the query (what the page highlights)."""
+        query = tantivy.Query.boolean_query(
+            [
+                (Occur.Must, tantivy.Query.term_query(gen.schema, S.F_DOC_ID, doc_id)),
+                (Occur.Must, tantivy.Query.boolean_query([(Occur.Should, q) for q in compiled.positive])),
+            ]
+        )
+        searcher = gen.index.searcher()
+        count = searcher.search(query, 1, count=True).count
+        hits = searcher.search(query, max(count, 1), count=False).hits if count else []
+        return {int(searcher.doc(addr).get_first(S.F_SECTION_ID).rpartition("-")[2]) for _score, addr in hits}
+
     def stats(self) -> dict[str, Any]:
         """Counts for the landing page."""
         gen = self._generation()
@@ -547,20 +561,6 @@ def doc_score(group: list[tuple[float, tantivy.DocAddress]]) -> float:
 
 def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]]) -> list[list[tuple[float, tantivy.DocAddress]]]:
     """Group scored section hits by document, keeping first-seen (best-first) order."""
-    @staticmethod
-    def _matched_sections(gen: _Generation, doc_id: str, compiled: Compiled) -> set[int]:
-        """Numbers of the document's sections that match any part of the query (what the page highlights)."""
-        query = tantivy.Query.boolean_query(
-            [
-                (Occur.Must, tantivy.Query.term_query(gen.schema, S.F_DOC_ID, doc_id)),
-                (Occur.Must, tantivy.Query.boolean_query([(Occur.Should, q) for q in compiled.positive])),
-            ]
-        )
-        searcher = gen.index.searcher()
-        count = searcher.search(query, 1, count=True).count
-        hits = searcher.search(query, max(count, 1), count=False).hits if count else []
-        return {int(searcher.doc(addr).get_first(S.F_SECTION_ID).rpartition("-")[2]) for _score, addr in hits}
-
     if not hits:
         return []
     nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
@@ -574,25 +574,6 @@ def _share(docs: int, total: int) -> float:
     """Matching documents as a share of the year's documents (rounded for JSON)."""
     return round(docs / total, 4) if total else 0.0
 
-
-def _printable(text: str) -> str:
-    """The query as given, with lone surrogates replaced so the JSON can always be encoded."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _facet_value(name: str, key: Any) -> Any:
-    if name == "year":
-        return None if key == S.YEAR_NONE else int(key)
-    return key
-
-
-def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if name == "year":
-        return sorted(rows, key=lambda r: (r["value"] is None, -(r["value"] or 0)))
-    if name == "section":
-        rank = {k: i for i, k in enumerate(SECTION_KINDS)}
-        return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
-    return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
 
 def _release_memory() -> None:
     """Give the memory freed after a very large record back to the system.
@@ -632,4 +613,23 @@ def _doc_pages(lengths: list[int], first: set[int], page_chars: int) -> list[lis
                 used += end - start
     return pages or [[]]
 
+
+def _printable(text: str) -> str:
+    """The query as given, with lone surrogates replaced so the JSON can always be encoded."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _facet_value(name: str, key: Any) -> Any:
+    if name == "year":
+        return None if key == S.YEAR_NONE else int(key)
+    return key
+
+
+def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if name == "year":
+        return sorted(rows, key=lambda r: (r["value"] is None, -(r["value"] or 0)))
+    if name == "section":
+        rank = {k: i for i, k in enumerate(SECTION_KINDS)}
+        return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
+    return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
 

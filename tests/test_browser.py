@@ -8,8 +8,8 @@ so every assertion reads its expected numbers from the page rather than hard-cod
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

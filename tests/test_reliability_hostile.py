@@ -13,22 +13,21 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
 
-import indexer.build
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import indexer.build
 from indexer import schema as S
 from indexer.clean import clean_text, load_patterns
 from indexer.cli import main as indexer_main
-from indexer.location import CURRENT, IndexLocation
+from indexer.location import CURRENT
 from indexer.readers import read_file
 from search_app.web import create_app
 from tests.test_reliability_files import REPO, SPEECH, save_docx, stored_texts

@@ -9,8 +9,8 @@ per good record and one error per bad record.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

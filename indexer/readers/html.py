@@ -31,7 +31,7 @@ _BLOCK_TAGS = (
     "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol",
     "p", "pre", "section", "table", "td", "th", "tr", "ul",
 )
-_BLOCK_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(_BLOCK_TAGS), re.IGNORECASE)
+_BLOCK_TAG = re.compile(r"</?(?:{})\b[^>]*>".format("|".join(_BLOCK_TAGS)), re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import waitress
 
 from indexer.errors import IndexMissing, IndexOutdated
-from search_app.web import create_app
 from search_app.limits import ServerLimits
+from search_app.web import create_app
 from search_app.web.state import reindex_command
 
 # File descriptors kept free for the index, the log and the listening sockets.

@@ -8,8 +8,9 @@ it from the request and builds the URLs of every link that changes one part of i
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import current_app, url_for
