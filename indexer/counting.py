@@ -28,6 +28,13 @@ def _docs_value(agg: dict[str, Any]) -> int:
     return int(round(agg["value"]))
 
 
+def count_sections(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+    """Number of matching sections."""
+    # Limit 1, not 0: tantivy panics on 0. The 0.27 stub lacks SearchResult.count.
+    count: int = searcher.search(query, 1, count=True).count  # type: ignore[attr-defined]
+    return count
+
+
 def count_documents(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
     """Number of distinct documents with at least one matching section."""
     try:

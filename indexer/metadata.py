@@ -283,9 +283,9 @@ def _year(raw: RawDocument, cleaned: Cleaned, title: str, date: str | None, warn
         if _ANONYMISED_YEAR.match(meeting.group("y") + "年"):
             warnings.append(f"year unknown: the opening anonymises it (“{meeting.group(0)}”)")
             return None
-        year = _year_value(meeting.group("y"))
-        if year is not None:
-            return strong(year, f"meeting named in the opening (“{meeting.group(0)}”)")
+        meeting_year = _year_value(meeting.group("y"))
+        if meeting_year is not None:
+            return strong(meeting_year, f"meeting named in the opening (“{meeting.group(0)}”)")
     return _year_from_content(text, cleaned.hints.get("upload_date"), (low, high, phrases), warnings)
 
 
@@ -490,14 +490,14 @@ def _own_date(raw: RawDocument, cleaned: Cleaned, title: str, warnings: list[str
     if raw.date and dated and dated != raw.date:
         warnings.append(f"the text dates the speech {dated}, the collection says {raw.date}")
     title_dates = find_dates(title)
-    for date, evidence in (
+    for candidate, evidence in (
         (dated, "dating line"),
         (raw.date, "collection"),
         (file_date, "file name"),
         (title_dates[0].iso if title_dates else None, "title"),
     ):
-        if _not_future(date, evidence, warnings):
-            return date, []
+        if _not_future(candidate, evidence, warnings):
+            return candidate, []
     return None, []
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import tantivy
 
 from indexer.analysis import get_analyzer
-from indexer.errors import IndexMissing, IndexOutdated
+from indexer.errors import IndexCorrupt, IndexMissing, IndexOutdated
 
 SCHEMA_VERSION = 4  # 3: doc_topics; 4: the shingles field (indexer.dedup)
 
@@ -139,3 +139,33 @@ def open_tantivy(directory: Path) -> tantivy.Index:
     index = tantivy.Index.open(str(directory))
     register_tokenizers(index)
     return index
+
+
+# tantivy-py types stored and fast values loosely (`Any | None`, `int | float | bool | None`);
+# these read them with the type the schema gives, and name the field when a value is missing.
+
+
+def stored_text(doc: tantivy.Document, field: str) -> str:
+    """The stored text of `field` (a section always has its stored fields)."""
+    value = doc.get_first(field)
+    if not isinstance(value, str):
+        raise IndexCorrupt(f"a section has no stored {field!r}: rebuild the index (python -m indexer reindex)")
+    return value
+
+
+def stored_payload(doc: tantivy.Document) -> dict[str, Any]:
+    """A section's display payload (the JSON stored in F_PAYLOAD)."""
+    value = doc.get_first(F_PAYLOAD)
+    if not isinstance(value, bytes):
+        raise IndexCorrupt(f"a section has no stored {F_PAYLOAD!r}: rebuild the index (python -m indexer reindex)")
+    payload: dict[str, Any] = json.loads(value)
+    return payload
+
+
+def fast_ints(searcher: tantivy.Searcher, field: str, addrs: list[tantivy.DocAddress]) -> list[int]:
+    """The integer fast field `field` of each hit, in order."""
+    values = searcher.fast_field_values(field, addrs)
+    ints = [v for v in values if isinstance(v, int)]
+    if len(ints) != len(values):
+        raise IndexCorrupt(f"a section has no integer {field!r}: rebuild the index (python -m indexer reindex)")
+    return ints

@@ -221,7 +221,7 @@ def _document_weights(sections: list[Section]) -> dict[str, tuple[float, float, 
             scores[topic] += ev["score"]
         for topic in section.topics:
             covered[topic] += len(section.text)
-    out = {}
+    out: dict[str, tuple[float, float, float]] = {}
     for topic in scores.keys() | covered.keys():
         share = covered[topic] / length if length else 1.0
         out[topic] = (share, scores[topic], share * scores[topic] if share else 0.0)

@@ -104,7 +104,7 @@ class QueryCompiler:
         chars = [self.compact(a.text) for a in singles]
         if not all(chars) or sum(map(len, chars)) > MAX_PROXIMITY_CHARS:
             return []
-        sequence = list("".join(chars))
+        sequence: list[str | tuple[int, str]] = list("".join(chars))
         return [
             tantivy.Query.const_score_query(tantivy.Query.phrase_query(self.schema, S.F_CHARS, sequence, slop), bonus)
             for slop, bonus in PROXIMITY
@@ -156,8 +156,7 @@ class QueryCompiler:
         token_clauses = []
         for term in dict.fromkeys(kept):
             q = self._term(term, title_only, multi)
-            alts = [self._expansion(term, alt, title_only, out, spec) for alt in per_term.get(term, [])]
-            alts = [a for a in alts if a is not None]
+            alts = [a for alt in per_term.get(term, []) if (a := self._expansion(term, alt, title_only, out, spec)) is not None]
             token_clauses.append(tantivy.Query.boolean_query([(Occur.Should, q), *((Occur.Should, a) for a in alts)]) if alts else q)
         literal = token_clauses[0] if len(token_clauses) == 1 else tantivy.Query.boolean_query(
             [(Occur.Must, q) for q in token_clauses]
@@ -171,9 +170,9 @@ class QueryCompiler:
         else:
             spec.terms.update(kept)
         for alt in whole:
-            q = self._expansion(word.text, alt, title_only, out, spec)
-            if q is not None:
-                options.append((Occur.Should, q))
+            expansion = self._expansion(word.text, alt, title_only, out, spec)
+            if expansion is not None:
+                options.append((Occur.Should, expansion))
         if len(options) == 1:
             return literal
         return tantivy.Query.boolean_query(options)

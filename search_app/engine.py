@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import tantivy
 
 from indexer import schema as S
 from indexer.check import open_generation
-from indexer.counting import count_documents, facet_counts
+from indexer.counting import count_documents, count_sections, facet_counts
 from indexer.errors import QueryError
 from indexer.location import IndexLocation
 from indexer.models import SECTION_KINDS
@@ -185,7 +184,7 @@ class SearchEngine:
         if compiled.browse and sort == "relevance":
             sort = "newest"
 
-        total_sections = searcher.search(main, 1, count=True).count  # tantivy panics on limit 0
+        total_sections = count_sections(searcher, main)
         total_docs = count_documents(searcher, main) if total_sections else 0
         docs_needed = req.page * req.per_page
 
@@ -285,7 +284,7 @@ class SearchEngine:
             limit = max(200, docs_needed * 8)
             while len(doc_order) < docs_needed:
                 hits = searcher.search(q, limit, count=False, order_by_field=S.F_SORT_KEY, order=order).hits
-                nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits]) if hits else []
+                nums = S.fast_ints(searcher, S.F_DOC_NUM, [a for _, a in hits]) if hits else []
                 for num in nums:
                     if num not in seen:
                         seen.add(num)
@@ -315,12 +314,12 @@ class SearchEngine:
         shown = [h for h in group[:SECTIONS_PER_HIT] if h[0] >= best * SECONDARY_SECTION_RATIO] or group[:1]
         for _score, addr in shown:
             stored = searcher.doc(addr)
-            payload = json.loads(stored.get_first(S.F_PAYLOAD))
-            doc_id = stored.get_first(S.F_DOC_ID)
+            payload = S.stored_payload(stored)
+            doc_id = S.stored_text(stored, S.F_DOC_ID)
             first = first or payload
             sections.append(
                 {
-                    "section_id": stored.get_first(S.F_SECTION_ID),
+                    "section_id": S.stored_text(stored, S.F_SECTION_ID),
                     "heading": payload["heading"],
                     "kind": payload["kind"],
                     "topics": payload["topics"],
@@ -523,9 +522,9 @@ class SearchEngine:
             ]
         )
         searcher = gen.index.searcher()
-        count = searcher.search(query, 1, count=True).count
+        count = count_sections(searcher, query)
         hits = searcher.search(query, max(count, 1), count=False).hits if count else []
-        return {int(searcher.doc(addr).get_first(S.F_SECTION_ID).rpartition("-")[2]) for _score, addr in hits}
+        return {int(S.stored_text(searcher.doc(addr), S.F_SECTION_ID).rpartition("-")[2]) for _score, addr in hits}
 
     def stats(self) -> dict[str, Any]:
         """Counts for the landing page."""
@@ -563,7 +562,7 @@ def _group(searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddres
     """Group scored section hits by document, keeping first-seen (best-first) order."""
     if not hits:
         return []
-    nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
+    nums = S.fast_ints(searcher, S.F_DOC_NUM, [a for _, a in hits])
     groups: dict[int, list[tuple[float, tantivy.DocAddress]]] = {}
     for num, hit in zip(nums, hits):
         groups.setdefault(num, []).append(hit)

@@ -101,7 +101,7 @@ def _term_spans(norm: Normalized, terms: frozenset[str], limit: int | None) -> l
     if not hits:
         return []
     analyzer = get_analyzer()
-    spans = []
+    spans: list[tuple[int, int]] = []
     done_until = -1
     for pos in sorted(hits):
         if pos < done_until:

@@ -135,10 +135,10 @@ def find_dates(text: str, min_year: int = 1900) -> list[FoundDate]:
     text = unicodedata.normalize("NFKC", text)
     found: list[FoundDate] = []
     for match in _WRITTEN_DATE.finditer(text):
-        groups = match.group("y", "m", "d") if match.group("y") else (
+        year, month, day = match.group("y", "m", "d") if match.group("y") else (
             match.group("y2", "m2", "d2") if match.group("y2") else match.group("y3", "m3", "d3")
         )
-        iso = _calendar_date(*groups, min_year=min_year)
+        iso = _calendar_date(year, month, day, min_year)
         if iso:
             found.append(FoundDate(match.start(), match.end(), iso))
     return found

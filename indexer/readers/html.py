@@ -9,6 +9,7 @@ from pathlib import Path
 import lxml.etree
 import lxml.html
 import trafilatura
+from trafilatura.settings import Document
 
 from indexer.errors import CorpusError
 from indexer.models import RawDocument
@@ -99,13 +100,15 @@ def _extract(markup: str) -> tuple[str | None, str | None, str, list[str]]:
         )
     except RecursionError:
         result = None
+    # Without as_dict the result is a Document or None (the signature also allows a dict).
+    page = result if isinstance(result, Document) else None
     warnings: list[str] = []
-    text = _clean_lines(result.text) if result is not None and result.text else ""
+    text = _clean_lines(page.text) if page is not None and page.text else ""
     if not text:
         warnings.append("main-text extraction found nothing; used all body text")
         text = _body_text(tree)
-    title = (result.title if result is not None else None) or tree.findtext(".//title")
-    date = normalise_date(result.date) if result is not None else None
+    title = (page.title if page is not None else None) or tree.findtext(".//title")
+    date = normalise_date(page.date) if page is not None else None
     return _clean_title(title), date, text, warnings
 
 

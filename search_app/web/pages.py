@@ -174,8 +174,7 @@ class DocPager:
 
 
 def _doc_href(doc_id: str, q: str, section_id: str) -> str:
-    params = {"q": q} if q else {}
-    return url_for("pages.document", doc_id=doc_id, _anchor=section_id or None, **params)
+    return url_for("pages.document", doc_id=doc_id, q=q or None, _anchor=section_id or None)
 
 
 def _hit_view(hit: dict[str, Any], q: str) -> dict[str, Any]:
