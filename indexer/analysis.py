@@ -46,6 +46,8 @@ _PUNCT_TOKENS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
 # jieba's search mode only adds 2- and 3-character words found inside a long word.
 _LONG_INNER = 4
+# Words whose sub-word plan is remembered (a corpus has a few hundred thousand distinct long words).
+_PLAN_CACHE_SIZE = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class Analyzer:
         self._lock = threading.Lock()
         # A private segmenter: jieba's dictionary plus this analyzer's domain dictionary only.
         self._jieba = rjieba.Jieba()
+        self._gram_plans: dict[str, tuple[list[str], list[str] | None]] = {}
         for word, freq, tag in read_user_dict(domain_dict):
             self._jieba.add_word(word, freq, tag)
 
@@ -171,17 +174,30 @@ class Analyzer:
         """
         out: list[str] = []
         for word in words:
-            n = len(word)
-            if n >= 4:
-                grams = [(word[i : i + k], i) for k in (2, 3) for i in range(n - k + 1) if self._jieba.has_word(word[i : i + k])]
-                tail = out[len(out) - len(grams) :] if grams else []
-                if grams and tail == [g for g, _ in grams]:
-                    drop = _crossing({(i, i + len(g)) for g, i in grams}, n)
-                    if drop:
-                        del out[len(out) - len(grams) :]
-                        out.extend(g for g, i in grams if (i, i + len(g)) not in drop)
+            if len(word) >= 4:
+                grams, kept = self._gram_plan(word)
+                if kept is not None and out[len(out) - len(grams) :] == grams:
+                    del out[len(out) - len(grams) :]
+                    out.extend(kept)
             out.append(word)
         return out
+
+    def _gram_plan(self, word: str) -> tuple[list[str], list[str] | None]:
+        """(the 2/3-grams jieba emits before `word`, those kept or None when none crosses a joint).
+
+        Cached: the same words recur throughout a corpus, and has_word calls dominate otherwise.
+        """
+        plan = self._gram_plans.get(word)
+        if plan is None:
+            n = len(word)
+            found = [(word[i : i + k], i) for k in (2, 3) for i in range(n - k + 1) if self._jieba.has_word(word[i : i + k])]
+            drop = _crossing({(i, i + len(g)) for g, i in found}, n) if found else set()
+            kept = [g for g, i in found if (i, i + len(g)) not in drop] if drop else None
+            plan = ([g for g, _ in found], kept)
+            if len(self._gram_plans) >= _PLAN_CACHE_SIZE:
+                self._gram_plans.clear()
+            self._gram_plans[word] = plan
+        return plan
 
     def terms(self, text: str, mode: str = "query") -> list[str]:
         """Just the normalised terms of `text`, in order."""

@@ -51,11 +51,10 @@ def document_terms(term_strings: Iterable[str], title: str, headings: Iterable[s
     `term_strings` are the document's space-joined index terms (title, headings, bodies);
     computed in the indexing workers, so the parent only stores the result.
     """
-    words: set[str] = set()
+    seen: set[str] = set()
     for terms in term_strings:
-        for term in terms.split():
-            if MIN_WORD_CHARS <= len(term) <= MAX_WORD_CHARS and _HAN.search(term):
-                words.add(term)
+        seen.update(terms.split())
+    words = {t for t in seen if MIN_WORD_CHARS <= len(t) <= MAX_WORD_CHARS and _HAN.search(t)}
     phrases = {_phrase(title), *(_phrase(h) for h in headings)} - {None}
     return sorted(words) + sorted(PHRASE_MARK + p for p in phrases if p and p not in words)
 
