@@ -12,8 +12,9 @@ import sqlite3
 import threading
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import tantivy
 
@@ -41,7 +42,7 @@ class Member:
         """Ordering key: later date (or year) is newer; unknown is oldest."""
         return (self.date or "", self.year or 0)
 
-    def as_version(self, hit: "Member | None") -> dict[str, Any]:
+    def as_version(self, hit: Member | None) -> dict[str, Any]:
         """This member as listed under the hit."""
         same_text = hit is not None and self.duplicate_group is not None and self.duplicate_group == hit.duplicate_group
         # Near-identical texts of different years are a law's successive (lightly amended) versions.
@@ -86,7 +87,7 @@ class _Generation(Protocol):
     schema: tantivy.Schema
 
 
-_maps: "weakref.WeakKeyDictionary[Any, FoldMap]" = weakref.WeakKeyDictionary()
+_maps: weakref.WeakKeyDictionary[Any, FoldMap] = weakref.WeakKeyDictionary()
 _maps_lock = threading.Lock()
 
 

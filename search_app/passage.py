@@ -11,7 +11,6 @@ a match. Edited words, changed names and numbers break a stretch; the rest still
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -74,7 +73,7 @@ class CompactText:
         """Every shingle hash once, sorted (for membership tests)."""
         return np.unique(self.hashes)
 
-    def covered(self, other: "CompactText") -> np.ndarray:
+    def covered(self, other: CompactText) -> np.ndarray:
         """Per compact character: inside a stretch of MIN_RUN+ characters whose shingles `other` has too."""
         n = len(self.compact)
         if not len(self.hashes) or not len(other.distinct):
@@ -132,16 +131,16 @@ def marked_snippet(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _compare(stored: tantivy.Document, passage: CompactText, per_doc: dict[str, list[tuple[int, np.ndarray, dict[str, Any]]]]) -> None:
     """Compare one stored section with the passage; a section that shares a stretch joins its document's list."""
-    payload = json.loads(stored.get_first(S.F_PAYLOAD))
+    payload = S.stored_payload(stored)
     section = CompactText(payload["text"])
     mask = passage.covered(section)
     if not mask.any():
         return
-    section_id = stored.get_first(S.F_SECTION_ID)
+    section_id = S.stored_text(stored, S.F_SECTION_ID)
     payload["section_id"] = section_id
     payload["snippet_html"] = marked_snippet(payload["text"], section.spans(section.covered(passage)))
     number = int(section_id.rsplit("-", 1)[1])
-    per_doc.setdefault(stored.get_first(S.F_DOC_ID), []).append((number, mask, payload))
+    per_doc.setdefault(S.stored_text(stored, S.F_DOC_ID), []).append((number, mask, payload))
 
 
 def validate_passage(text: str) -> None:

@@ -9,7 +9,6 @@ cut out the shared passages.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from typing import Any, Protocol
@@ -75,7 +74,7 @@ def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
     hits = searcher.search(query, CANDIDATE_SECTIONS).hits
     if not hits:
         return result
-    nums = searcher.fast_field_values(S.F_DOC_NUM, [a for _, a in hits])
+    nums = S.fast_ints(searcher, S.F_DOC_NUM, [a for _, a in hits])
     shared_terms: dict[int, float] = {}
     sections: dict[int, list[tantivy.DocAddress]] = {}
     for num, (score, addr) in zip(nums, hits):
@@ -108,8 +107,8 @@ def _compare(
     other_id = ""
     for addr in addrs:
         stored = searcher.doc(addr)
-        payload = json.loads(stored.get_first(S.F_PAYLOAD))
-        other_id = stored.get_first(S.F_DOC_ID)
+        payload = S.stored_payload(stored)
+        other_id = S.stored_text(stored, S.F_DOC_ID)
         meta = meta or payload
         other = CompactText(payload["text"])
         # Our sections sharing 2+ kept shingles with it, those of phrases common to many of our
@@ -124,7 +123,7 @@ def _compare(
                 shared.append(
                     {
                         "section_id": f"{doc_id}-{n}",
-                        "other_section_id": stored.get_first(S.F_SECTION_ID),
+                        "other_section_id": S.stored_text(stored, S.F_SECTION_ID),
                         "start": our_sections[n]["start"] + start,
                         "end": our_sections[n]["start"] + end,
                         "text": passage if len(passage) <= MAX_PASSAGE_TEXT else passage[:MAX_PASSAGE_TEXT] + "…",

@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 
-# The server, browser and page fixtures of the site's browser tests, serving `index_dir` below.
-from tests.test_browser import base_url, browser, dialogs, page  # noqa: F401 - fixtures
-from tests.test_dedup import _doc_id, _edited_paragraph, dedup_index  # noqa: F401 - dedup_index is a fixture
+from tests import test_browser, test_dedup
+from tests.test_dedup import _doc_id, _edited_paragraph
 
 pytestmark = pytest.mark.browser
 
 from playwright.sync_api import Page, expect  # noqa: E402 - after test_browser's skips
 
 from search_app.engine import SearchEngine  # noqa: E402
+
+# The server, browser and page fixtures of the site's browser tests, serving `index_dir` below.
+base_url, browser, dialogs, page = test_browser.base_url, test_browser.browser, test_browser.dialogs, test_browser.page
+dedup_index = test_dedup.dedup_index
 
 
 @pytest.fixture(scope="module")
