@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -158,28 +159,34 @@ def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
             f.sha256 = ""  # the reader will report why the file cannot be read
 
 
-def _prepared(files: list[ScannedFile], workers: int) -> Iterator[tuple[ScannedFile, PreparedFile, bool]]:
+@contextmanager
+def _worker_pool(files: list[ScannedFile], workers: int) -> Iterator[multiprocessing.pool.Pool | None]:
+    """The worker processes for the small files, or None when one process will do.
+
+    Forked before the tantivy writer starts its threads: a fork while other threads run can
+    leave a child holding a lock no thread will release (an intermittent hang).
+    """
+    if workers <= 1 or sum(1 for f in files if f.size <= STREAM_BYTES) <= 1:
+        yield None
+        return
+    get_analyzer()  # load the dictionaries once; forked workers inherit them
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers, initializer=_worker_signals) as pool:  # terminated on exit
+        yield pool
+
+
+def _prepared(files: list[ScannedFile], pool: multiprocessing.pool.Pool | None) -> Iterator[tuple[ScannedFile, PreparedFile, bool]]:
     """Analyse the files: (file, prepared, last) with `last` on the final piece of each file.
 
-    Files up to STREAM_BYTES go through `prepare_file` whole, in parallel worker processes
-    when workers > 1. Larger ones come after them, one document at a time from
+    Files up to STREAM_BYTES go through `prepare_file` whole, in the worker `pool` when
+    there is one. Larger ones come after them, one document at a time from
     `prepare_parts` in this process, so that memory stays bounded by one document, not one file.
     """
     small = [f for f in files if f.size <= STREAM_BYTES]
     tasks = [(str(f.root), str(f.path), f.corpus_name, f.rel) for f in small]
-    if workers <= 1 or len(tasks) <= 1:
-        for f, task in zip(small, tasks):
-            yield f, prepare_file(task), True
-    else:
-        get_analyzer()  # load the dictionaries once; forked workers inherit them
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, initializer=_worker_signals) as pool:
-            try:
-                for f, result in zip(small, pool.imap(prepare_file, tasks, chunksize=1)):
-                    yield f, result, True
-            except BaseException:
-                pool.terminate()
-                raise
+    results = pool.imap(prepare_file, tasks, chunksize=1) if pool is not None else map(prepare_file, tasks)
+    for f, result in zip(small, results):
+        yield f, result, True
     for f in files:
         if f.size > STREAM_BYTES:
             for part in prepare_parts((str(f.root), str(f.path), f.corpus_name, f.rel)):
@@ -374,6 +381,8 @@ def reindex(
 
         build_dir = location.new_build_dir()
         writer = None
+        workers_stack = ExitStack()
+        pool = workers_stack.enter_context(_worker_pool(to_read, workers))
         try:
             if previous is not None:
                 _copy_generation(previous, build_dir)
@@ -393,7 +402,7 @@ def reindex(
             bar = _progress(sum(f.size for f in to_read), len(to_read), show)
             with bar:
                 file_docs, file_errors = 0, []
-                for scanned, prepared, last in _prepared(to_read, workers):
+                for scanned, prepared, last in _prepared(to_read, pool):
                     docs, sections = _add_sections(writer, prepared, store, next_num)
                     next_num += docs
                     summary.documents += docs
@@ -440,6 +449,7 @@ def reindex(
             ).write(build_dir)
             summary.generation = location.publish(build_dir).name
         finally:
+            workers_stack.close()
             if writer is not None:
                 # Interrupted mid-build: stop tantivy's threads before deleting their files.
                 writer.rollback()
