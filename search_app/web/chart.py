@@ -140,12 +140,17 @@ def layout(
         segments = [(a.x, a.y, b.x, b.y) for a, b in pairwise(points)]
         latest = next((p for p in reversed(points) if p.docs), None)
         out_series.append(Series(n, raw["query"], points, segments, latest))
+    def span(i: int) -> tuple[float, float]:
+        """A year's clickable column, [left, left + width), clipped to the chart on both sides."""
+        left, right = max(0.0, x_of(i) - width / 2), min(100.0, x_of(i) + width / 2)
+        return round(left, 3), round(right - left, 3)
+
     columns = [
         Column(
             year=year,
             x=x_of(i),
-            left=round(max(0.0, x_of(i) - width / 2), 3),
-            width=round(min(width, 100.0), 3),
+            left=span(i)[0],
+            width=span(i)[1],
             selected=year in selected,
             label=step == 1 or year % step == 0,
             values=grid[year],
