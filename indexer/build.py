@@ -223,7 +223,7 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
     for n, item in enumerate(prepared.docs):
         doc = item.doc
         doc_num = next_num + n
-        store.put_document(doc, doc_num, prepared.file_key)
+        store.put_document(doc, doc_num, prepared.file_key, item.record)
         if item.signature is not None:
             dedup.put_signature(store.db, doc.doc_id, prepared.file_key, item.signature)
         store.put_terms(doc.doc_id, item.vocabulary)

@@ -60,6 +60,16 @@ class FileState:
     errors: list[dict[str, str]]  # {"file", "reason"} of what could not be read
 
 
+
+def document_record(doc: Document) -> str:
+    """The stored JSON record of a document: `Document.to_json` plus its whole text.
+
+    Made in the indexing workers (`indexer.prepare`), so the single writing process only stores it.
+    """
+    record = doc.to_json()
+    record["text"] = doc.text
+    return json.dumps(record, ensure_ascii=False)
+
 class DocStore:
     """Read/write access to documents.sqlite of one generation."""
 
@@ -75,13 +85,11 @@ class DocStore:
         """Close the connection."""
         self.db.close()
 
-    def put_document(self, doc: Document, doc_num: int, file_key: str) -> None:
-        """Insert or replace one document record."""
-        record = doc.to_json()
-        record["text"] = doc.text
+    def put_document(self, doc: Document, doc_num: int, file_key: str, record: str | None = None) -> None:
+        """Insert or replace one document record (`record`: its `document_record`, when already made)."""
         self.db.execute(
             "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
-            (doc.doc_id, doc_num, file_key, doc.year, doc.doc_kind, doc.source, json.dumps(record, ensure_ascii=False)),
+            (doc.doc_id, doc_num, file_key, doc.year, doc.doc_kind, doc.source, record or document_record(doc)),
         )
 
     def put_file(self, state: FileState) -> None:

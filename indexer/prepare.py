@@ -15,6 +15,7 @@ from pathlib import Path
 
 from indexer import dedup
 from indexer.analysis import get_analyzer
+from indexer.docstore import document_record
 from indexer.errors import CorpusError
 from indexer.models import Document
 from indexer.pipeline import parse_raw
@@ -48,6 +49,7 @@ class PreparedDoc:
     dedup_seconds: float = 0.0  # CPU seconds spent on shingles and the signature (reported by reindex)
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
     vocabulary: list[str] = field(default_factory=list)  # suggestion terms (indexer.vocabulary)
+    record: str = ""  # the document store's JSON record (indexer.docstore.document_record)
 
 
 @dataclass
@@ -124,7 +126,10 @@ def analyse_document(doc: Document) -> PreparedDoc:
         doc.title,
         (s.heading for s in doc.sections),
     )
-    return PreparedDoc(doc, title_terms, title_chars, sections, signature, dedup_seconds, topics=doc.topics, vocabulary=vocabulary)
+    return PreparedDoc(
+        doc, title_terms, title_chars, sections, signature, dedup_seconds,
+        topics=doc.topics, vocabulary=vocabulary, record=document_record(doc),
+    )
 
 
 def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:
