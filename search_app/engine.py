@@ -52,6 +52,8 @@ MAX_EXCLUDED_DOCS = 1_000_000  # more documents than any collection here: -x dro
 DOC_EXTRA_WEIGHT = 0.2  # share of a document's 2nd and 3rd best sections added to its best (see doc_score)
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
 NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
+MAX_TREND_TERMS = 4
+YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
 
 def year_key(value: str) -> str:
@@ -62,8 +64,6 @@ def year_key(value: str) -> str:
     """
     value = value.strip()
     return S.YEAR_NONE if value.lower() in NULL_YEAR_VALUES else str(int(value))
-MAX_TREND_TERMS = 4
-YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
 
 @dataclass
