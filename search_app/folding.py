@@ -1,7 +1,7 @@
 """Folded results: one hit per group of versions and near-duplicates (groups from indexer.dedup).
 
-A group's best-matching member is the hit (the newest one when scores tie, e.g. two
-identical versions); the other members ride along in `versions`, newest first, each with
+A group's best-matching member is the hit (the newest one when scores tie within TIE, as
+versions of one text nearly always do); the other members ride along in `versions`, newest first, each with
 `relation` "duplicate" (near-identical text to the hit, same year) or "version" (same
 title and text revised, or near-identical text of another year). Groups are read once per index generation from the generation's doc store.
 """
@@ -22,7 +22,10 @@ from indexer import schema as S
 from indexer.docstore import DocStore
 
 Group = list[tuple[float, tantivy.DocAddress]]
-TIE = 1e-6  # relative score difference under which two members count as tied
+# Relative score difference under which two members count as tied. Versions of one text match a
+# query almost equally; what separates their BM25 scores is mostly length normalisation (the 1996
+# 职业教育法 is shorter than the 2022 one), and a reader wants the version in force.
+TIE = 0.15
 
 
 @dataclass(frozen=True)
