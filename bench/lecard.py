@@ -69,7 +69,7 @@ def _init(stop: frozenset[str]) -> None:
 
 
 def _analyse(row: tuple[str, str, str]) -> tuple[str, str, str]:
-    from indexer.analysis import get_analyzer
+    from speechindex.analysis import get_analyzer
 
     ridx, doc_id, text = row
     terms = get_analyzer().index_text(text).split()
@@ -78,8 +78,8 @@ def _analyse(row: tuple[str, str, str]) -> tuple[str, str, str]:
 
 def run(lecard: Path = LECARD, workers: int = 2) -> dict:
     """Index the candidates, rank every query's candidates, evaluate."""
-    from indexer.analysis import get_analyzer
     from search_app.compile import STOP_TERMS
+    from speechindex.analysis import get_analyzer
 
     started = time.perf_counter()
     stop = frozenset(w.strip() for w in (lecard / "stopword.txt").read_text(encoding="utf-8").splitlines() if w.strip())

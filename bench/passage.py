@@ -17,10 +17,10 @@ import statistics
 import time
 from pathlib import Path
 
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
-from indexer.schema import DOCSTORE
 from search_app.web import create_app
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
+from speechindex.schema import DOCSTORE
 
 
 def main() -> None:

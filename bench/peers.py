@@ -127,7 +127,7 @@ def build_whoosh(corpora: list[Path], out: Path) -> BuildResult:
 
 
 def _fts5_rows(task: tuple[str, str, str, int]) -> list[tuple]:
-    from indexer.analysis import get_analyzer
+    from speechindex.analysis import get_analyzer
 
     ana = get_analyzer()
     return [
@@ -144,7 +144,7 @@ FTS5_DDL = (
 
 
 def build_fts5(corpora: list[Path], out: Path, workers: int = 2) -> BuildResult:
-    from indexer.analysis import get_analyzer
+    from speechindex.analysis import get_analyzer
 
     started = time.perf_counter()
     get_analyzer()
@@ -236,8 +236,8 @@ class OursSearcher:
         """The tantivy query alone: compile + top-k sections + count (no grouping, snippets, facets)."""
         import json
 
-        from indexer import schema as S
         from search_app.query import parse_query
+        from speechindex import schema as S
 
         eng = self.engine
         gen = eng._generation()
@@ -309,7 +309,7 @@ class Fts5Searcher:
     name = "fts5"
 
     def __init__(self, index_dir: Path) -> None:
-        from indexer.analysis import get_analyzer
+        from speechindex.analysis import get_analyzer
 
         self.db = sqlite3.connect(Path(index_dir) / "fts5.sqlite", check_same_thread=False)
         self.analyzer = get_analyzer()

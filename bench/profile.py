@@ -26,10 +26,10 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
 
     import indexer.pipeline as P
     import indexer.prepare as PR
-    from indexer import schema as S
-    from indexer.analysis import get_analyzer
     from indexer.build import _add_sections, scan
-    from indexer.docstore import DocStore
+    from speechindex import schema as S
+    from speechindex.analysis import get_analyzer
+    from speechindex.docstore import DocStore
 
     totals: dict[str, float] = defaultdict(float)
 

@@ -112,7 +112,7 @@ def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
     from bench.peers import ENGINES, open_searcher
     from bench.run import SPEECH, speech_corpora
     from bench.sections import load_sections
-    from indexer.analysis import get_analyzer
+    from speechindex.analysis import get_analyzer
 
     secs = {s.key: s for s in load_sections(speech_corpora())}
     searchers = {e: open_searcher(e, workdir / SPEECH / e) for e in ENGINES}
@@ -246,8 +246,8 @@ def _mixed(args: argparse.Namespace) -> None:
     if args.command == "mixed-grade":
         import sqlite3
 
-        from indexer.location import IndexLocation
-        from indexer.schema import DOCSTORE
+        from speechindex.location import IndexLocation
+        from speechindex.schema import DOCSTORE
 
         db = sqlite3.connect(IndexLocation(args.index).current() / DOCSTORE)
         records = [(r["title"], r["source_file"], r["text"]) for (raw,) in db.execute("SELECT record FROM documents") if (r := json.loads(raw))]

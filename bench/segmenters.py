@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.analysis import get_analyzer
+from speechindex.analysis import get_analyzer
 from tests.test_analysis import DOMAIN_SENTENCES, agreement_rate, python_jieba
 
 REPO = Path(__file__).resolve().parents[1]

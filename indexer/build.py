@@ -19,16 +19,16 @@ from pathlib import Path
 import tantivy
 from tqdm import tqdm
 
-from indexer import dedup
-from indexer import schema as S
-from indexer.analysis import get_analyzer
-from indexer.check import open_generation
-from indexer.docstore import DocStore, FileState
-from indexer.errors import IndexMissing, IndexOutdated, NothingIndexed
-from indexer.location import IndexLocation
 from indexer.prepare import PreparedFile, file_key, prepare_file, prepare_parts, sha256_file
 from indexer.readers import iter_corpus_files, path_text, relative_name
 from indexer.vocabulary import count_terms
+from speechindex import dedup
+from speechindex import schema as S
+from speechindex.analysis import get_analyzer
+from speechindex.check import open_generation
+from speechindex.docstore import DocStore, FileState
+from speechindex.errors import IndexMissing, IndexOutdated, NothingIndexed
+from speechindex.location import IndexLocation
 
 WRITER_HEAP = 256_000_000
 # Larger files are analysed one document at a time in the parent (see `_prepared`).
@@ -67,7 +67,7 @@ class BuildSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     removed_files: int = 0
     notes: list[str] = field(default_factory=list)
-    dedup: dict[str, float] = field(default_factory=dict)  # duplicate/version groups and their cost (indexer.dedup)
+    dedup: dict[str, float] = field(default_factory=dict)  # duplicate/version groups and their cost (speechindex.dedup)
 
     @property
     def mb(self) -> float:

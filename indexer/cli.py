@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from indexer.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir, limits
-from indexer.errors import CorpusError, IndexBusy, IndexMissing, IndexOutdated, NothingIndexed
+from speechindex.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir, limits
+from speechindex.errors import CorpusError, IndexBusy, IndexMissing, IndexOutdated, NothingIndexed
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_BUSY, EXIT_INDEX = 0, 1, 2, 3, 4
 
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "reindex":
         return _reindex(args)
     if args.command == "check":
-        from indexer.check import check_index
+        from speechindex.check import check_index
 
         print(check_index(args.index or default_index_dir()))
         return EXIT_OK

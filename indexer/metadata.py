@@ -18,8 +18,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from indexer.clean import Cleaned, collapse_cjk_spaces, looks_like_title
-from indexer.models import DOC_KINDS, RawDocument
+from indexer.models import RawDocument
 from indexer.readers.dates import CN_DIGITS, cn_number, find_dates
+from speechindex.schema import DOC_KINDS
 
 DATA_DIR = Path(__file__).parent / "data"
 DOC_KINDS_PATH = DATA_DIR / "doc_kinds.toml"

@@ -5,16 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Section kinds, inferred from heading cues (see indexer/data/headings.toml).
-KIND_REVIEW = "回顾总结"
-KIND_PROBLEMS = "问题挑战"
-KIND_TASKS = "部署任务"
-KIND_OTHER = "其他"
-SECTION_KINDS = (KIND_REVIEW, KIND_PROBLEMS, KIND_TASKS, KIND_OTHER)
-
-# Kinds of document.
-DOC_KINDS = ("讲话", "工作要点", "工作报告", "法规", "新闻", "其他")
-
 
 @dataclass
 class SourceHeading:

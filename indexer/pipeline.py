@@ -10,11 +10,11 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from indexer.clean import clean_text
-from indexer.errors import CorpusError
 from indexer.metadata import extract_metadata
 from indexer.models import Document, RawDocument, Section
 from indexer.structure import split_sections
 from indexer.topics import assign_topics
+from speechindex.errors import CorpusError
 
 
 def make_doc_id(corpus_name: str, source_file: str) -> str:

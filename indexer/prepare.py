@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import dedup
-from indexer.analysis import get_analyzer
-from indexer.docstore import document_record
-from indexer.errors import CorpusError
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
 from indexer.vocabulary import document_terms
+from speechindex import dedup
+from speechindex.analysis import get_analyzer
+from speechindex.errors import CorpusError
 
 
 @dataclass
@@ -34,7 +33,7 @@ class PreparedSection:
     kind: str
     topics: list[str]
     payload: bytes
-    shingles: str = ""  # kept shingle hashes (indexer.dedup), space-joined
+    shingles: str = ""  # kept shingle hashes (speechindex.dedup), space-joined
 
 
 @dataclass
@@ -49,7 +48,7 @@ class PreparedDoc:
     dedup_seconds: float = 0.0  # CPU seconds spent on shingles and the signature (reported by reindex)
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
     vocabulary: list[str] = field(default_factory=list)  # suggestion terms (indexer.vocabulary)
-    record: str = ""  # the document store's JSON record (indexer.docstore.document_record)
+    record: str = ""  # the document store's JSON record (document_record)
 
 
 @dataclass
@@ -165,3 +164,13 @@ def prepare_parts(task: tuple[str, str, str, str]) -> Iterator[PreparedFile]:
                 {"file": raw.source_file, "reason": f"could not be parsed ({type(exc).__name__}: {exc})"}
             )
         yield part
+
+
+def document_record(doc: Document) -> str:
+    """The stored JSON record of a document: `Document.to_json` plus its whole text.
+
+    Made in the indexing workers, so the single writing process only stores it.
+    """
+    record = doc.to_json()
+    record["text"] = doc.text
+    return json.dumps(record, ensure_ascii=False)

@@ -7,10 +7,10 @@ from typing import Any
 
 import tantivy
 
-from indexer import schema as S
-from indexer.check import open_generation
-from indexer.counting import count_documents, facet_counts
-from indexer.location import IndexLocation
+from speechindex import schema as S
+from speechindex.check import open_generation
+from speechindex.counting import count_documents, facet_counts
+from speechindex.location import IndexLocation
 
 _FACETS = {
     "year": S.F_YEAR_KEY,

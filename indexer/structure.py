@@ -24,7 +24,8 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from indexer.models import KIND_OTHER, SECTION_KINDS, Section, SourceHeading
+from indexer.models import Section, SourceHeading
+from speechindex.schema import KIND_OTHER, SECTION_KINDS
 
 HEADINGS_PATH = Path(__file__).with_name("data") / "headings.toml"
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from indexer.analysis import get_analyzer
+from speechindex.analysis import get_analyzer
 
 MIN_WORD_CHARS = 2
 MAX_WORD_CHARS = 12

@@ -15,10 +15,10 @@ from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
-from indexer.config import ENV_INDEX, default_index_dir
-from indexer.errors import IndexMissing, IndexOutdated, QueryError
 from search_app.engine import SORTS, SearchEngine, SearchRequest
 from search_app.limits import ENV, ServerLimits
+from speechindex.config import ENV_INDEX, default_index_dir
+from speechindex.errors import IndexMissing, IndexOutdated, QueryError
 
 EXIT_OK, EXIT_USAGE, EXIT_INDEX = 0, 2, 4
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 import tantivy
 
-from indexer import schema as S
-from indexer.analysis import get_analyzer
 from search_app.highlight import MatchSpec
 from search_app.query import Atom, ParsedQuery, Phrase, Word
 from search_app.synonyms import SynonymTable, load_synonyms
+from speechindex import schema as S
+from speechindex.analysis import get_analyzer
 
 Occur = tantivy.Occur
 

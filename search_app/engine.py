@@ -17,12 +17,6 @@ from typing import Any
 
 import tantivy
 
-from indexer import schema as S
-from indexer.check import open_generation
-from indexer.counting import count_documents, count_sections, facet_counts
-from indexer.errors import QueryError
-from indexer.location import IndexLocation
-from indexer.models import SECTION_KINDS
 from search_app.compile import Compiled, QueryCompiler
 from search_app.folding import collect, fold_map, folded_total
 from search_app.highlight import MatchSpec, highlight_all, snippet
@@ -30,6 +24,12 @@ from search_app.passage import find_passage
 from search_app.query import MAX_QUERY_CHARS, parse_query
 from search_app.similar import similar_documents
 from search_app.suggest import Vocabulary
+from speechindex import schema as S
+from speechindex.check import open_generation
+from speechindex.counting import count_documents, count_sections, facet_counts
+from speechindex.errors import QueryError
+from speechindex.location import IndexLocation
+from speechindex.schema import SECTION_KINDS
 
 Occur = tantivy.Occur
 

@@ -1,4 +1,4 @@
-"""Folded results: one hit per group of versions and near-duplicates (groups from indexer.dedup).
+"""Folded results: one hit per group of versions and near-duplicates (groups from speechindex.dedup).
 
 A group's best-matching member is the hit (the newest one when scores tie within TIE, as
 versions of one text nearly always do); the other members ride along in `versions`, newest first, each with
@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import tantivy
 
-from indexer import schema as S
-from indexer.docstore import DocStore
+from speechindex import schema as S
+from speechindex.docstore import DocStore
 
 Group = list[tuple[float, tantivy.DocAddress]]
 # Relative score difference under which two members count as tied. Versions of one text match a

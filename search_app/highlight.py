@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 
-from indexer.analysis import Normalized, get_analyzer
+from speechindex.analysis import Normalized, get_analyzer
 
 # Characters jieba always splits at: a block between two of them segments independently.
 _SEPARATOR = re.compile(r"[\s，。、；：！？“”‘’（）《》【】〔〕,;:!?()\[\]\"'<>…—·]")

@@ -1,7 +1,7 @@
 """查出处: the sections that contain a pasted passage or a close variant of it.
 
 Candidates come from the index's `shingles` field (the content-chosen eighth of the
-5-character shingles, see indexer.dedup): every kept shingle of the passage is a constant-
+5-character shingles, see speechindex.dedup): every kept shingle of the passage is a constant-
 score clause, so a section's score is the number of kept shingles it shares. The best
 candidates are then compared exactly, on all their shingles: a passage character is
 covered when a shingle around it occurs in the section, and only shared stretches of
@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import tantivy
 
-from indexer import dedup
-from indexer import schema as S
-from indexer.analysis import Normalized, get_analyzer
-from indexer.errors import QueryError
 from search_app.highlight import merge_spans, render
+from speechindex import dedup
+from speechindex import schema as S
+from speechindex.analysis import Normalized, get_analyzer
+from speechindex.errors import QueryError
 
 MAX_PASSAGE_CHARS = 5000
 MIN_PASSAGE_CHARS = 20  # compact characters: shorter text is a query, not a passage
@@ -40,7 +40,7 @@ MAX_SNIPPET = 1200
 
 @dataclass
 class CompactText:
-    """A text's compact form (indexer.dedup.compact) with a map back to the original characters."""
+    """A text's compact form (speechindex.dedup.compact) with a map back to the original characters."""
 
     original: str
 

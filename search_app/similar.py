@@ -1,7 +1,7 @@
 """Similar documents: the documents that share passages with one document, and the passages.
 
 Not topical similarity: two documents are similar here when they share text. The
-document's kept shingles (indexer.dedup) query the index's `shingles` field; the other
+document's kept shingles (speechindex.dedup) query the index's `shingles` field; the other
 documents' sections are scored by how many they share; the best documents' sections are
 then compared exactly with this document's sections (search_app.passage.CompactText) to
 cut out the shared passages.
@@ -16,10 +16,10 @@ from typing import Any, Protocol
 import numpy as np
 import tantivy
 
-from indexer import schema as S
-from indexer.docstore import DocStore
 from search_app.highlight import merge_spans, render
 from search_app.passage import CompactText, shingle_query
+from speechindex import schema as S
+from speechindex.docstore import DocStore
 
 MAX_TERMS = 2000  # kept shingles of a long document are thinned to this many for the lookup
 CANDIDATE_SECTIONS = 300

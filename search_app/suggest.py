@@ -10,8 +10,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-from indexer.analysis import get_analyzer
-from indexer.errors import QueryError
+from speechindex.analysis import get_analyzer
+from speechindex.errors import QueryError
 
 MAX_PREFIX_CHARS = 50
 MAX_SUGGESTIONS = 10

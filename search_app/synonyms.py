@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from indexer.analysis import get_analyzer
+from speechindex.analysis import get_analyzer
 
 SYNONYMS_PATH = Path(__file__).with_name("data") / "synonyms.txt"
 

@@ -13,8 +13,8 @@ import jieba
 import pytest
 import rjieba
 
-from indexer.analysis import DOMAIN_DICT_PATH, get_analyzer, read_user_dict
 from search_app.synonyms import SYNONYMS_PATH, load_synonyms
+from speechindex.analysis import DOMAIN_DICT_PATH, get_analyzer, read_user_dict
 
 ENTRIES = read_user_dict(DOMAIN_DICT_PATH)
 WORDS = [word for word, _, _ in ENTRIES]

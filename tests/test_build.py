@@ -20,15 +20,15 @@ import pytest
 import tantivy
 
 import indexer.build
-from indexer import schema as S
-from indexer.analysis import ANALYZER_VERSION, get_analyzer
 from indexer.build import BuildSummary, reindex
 from indexer.cli import main as indexer_main
-from indexer.docstore import DocStore
-from indexer.errors import IndexOutdated
-from indexer.location import CURRENT, IndexLocation
 from indexer.stats import index_stats
 from search_app.engine import SearchEngine, SearchRequest
+from speechindex import schema as S
+from speechindex.analysis import ANALYZER_VERSION, get_analyzer
+from speechindex.docstore import DocStore
+from speechindex.errors import IndexOutdated
+from speechindex.location import CURRENT, IndexLocation
 from tests.conftest import CORPUS, SHARED, shared_path
 
 REPO = Path(__file__).resolve().parents[1]

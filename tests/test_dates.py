@@ -219,9 +219,9 @@ def _ends_a_clause(title: str, text: str) -> bool:
 
 def test_whole_collection_years(full_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from indexer.cli import main as indexer_main
-    from indexer.docstore import DocStore
-    from indexer.location import IndexLocation
-    from indexer.schema import DOCSTORE
+    from speechindex.docstore import DocStore
+    from speechindex.location import IndexLocation
+    from speechindex.schema import DOCSTORE
 
     store = DocStore(IndexLocation(full_index).current() / DOCSTORE, readonly=True)
     try:

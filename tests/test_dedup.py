@@ -1,4 +1,4 @@
-"""Near-duplicates, versions, folded results, similar documents and 查出处 (indexer.dedup, search_app.folding/similar/passage)."""
+"""Near-duplicates, versions, folded results, similar documents and 查出处 (speechindex.dedup, search_app.folding/similar/passage)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import dedup
-from indexer import schema as S
 from indexer.build import reindex
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
 from search_app.engine import SearchEngine, SearchRequest
+from speechindex import dedup
+from speechindex import schema as S
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
 from tests.conftest import CORPUS
 
 SPEECH = CORPUS / "002_2026ea8a2fbe29df.txt"  # 在2023年教育局工作会议上的讲话, 5,600 characters
@@ -199,7 +199,7 @@ def test_passage_nowhere_has_no_match_above_0_3(seed_index):
 
 
 def test_passage_rejects_empty_long_and_short_text(seed_index):
-    from indexer.errors import QueryError
+    from speechindex.errors import QueryError
 
     engine = SearchEngine(seed_index)
     with pytest.raises(QueryError):

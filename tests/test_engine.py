@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 import tantivy
 
-from indexer import schema as S
-from indexer.analysis import get_analyzer
-from indexer.docstore import DocStore
-from indexer.errors import QueryError
-from indexer.location import IndexLocation
 from search_app.cli import main as search_main
 from search_app.compile import EXPANSION_SCORE, QueryCompiler
 from search_app.engine import DOC_EXTRA_WEIGHT, SearchEngine, SearchRequest
 from search_app.query import parse_query
+from speechindex import schema as S
+from speechindex.analysis import get_analyzer
+from speechindex.docstore import DocStore
+from speechindex.errors import QueryError
+from speechindex.location import IndexLocation
 
 REPO = Path(__file__).resolve().parents[1]
 SEARCH_KEYS = {"query", "expanded", "total_docs", "total_matched", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer import schema as S
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
 from search_app.compile import QueryCompiler
 from search_app.highlight import FRAGMENT_CHARS, MatchSpec, find_spans, highlight_all, merge_spans, render, snippet
 from search_app.query import parse_query
+from speechindex import schema as S
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)

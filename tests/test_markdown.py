@@ -214,9 +214,9 @@ def test_real_news_and_laws_parse_cleanly() -> None:
 
 @pytest.mark.shared
 def test_no_markup_in_any_section_of_the_collection(full_index: Path) -> None:
-    from indexer.docstore import DocStore
-    from indexer.location import IndexLocation
-    from indexer.schema import DOCSTORE
+    from speechindex.docstore import DocStore
+    from speechindex.location import IndexLocation
+    from speechindex.schema import DOCSTORE
 
     store = DocStore(IndexLocation(full_index).current() / DOCSTORE, readonly=True)
     try:

@@ -9,7 +9,8 @@ import pytest
 
 from indexer.clean import clean_text
 from indexer.metadata import Metadata, extract_metadata, parse_year_mentions
-from indexer.models import DOC_KINDS, RawDocument
+from indexer.models import RawDocument
+from speechindex.schema import DOC_KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"

@@ -173,8 +173,8 @@ def test_negated_parenthesis_excludes_the_word() -> None:
 # -- compilation (search_app.compile): expansions, proximity bonuses, highlight units -----------
 @pytest.fixture(scope="module")
 def compiler():
-    from indexer import schema as S
     from search_app.compile import QueryCompiler
+    from speechindex import schema as S
 
     return QueryCompiler(S.build_schema())
 

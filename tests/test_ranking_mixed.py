@@ -9,11 +9,11 @@ from html import unescape
 
 import pytest
 
-from indexer import schema as S
-from indexer.analysis import get_analyzer
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
 from search_app.engine import SearchEngine, SearchRequest
+from speechindex import schema as S
+from speechindex.analysis import get_analyzer
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 SENTENCE = re.compile(r"[。！？；!?;\n]+")

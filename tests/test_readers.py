@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import indexer.readers as readers
-from indexer.errors import CorpusError
 from indexer.readers import SUPPORTED_SUFFIXES, ReadResult, iter_corpus_files, read_file
 from indexer.readers import text as text_reader
+from speechindex.errors import CorpusError
 
 SPEECH = "在全市校长会议上的讲话\n同志们：今天我们召开教育工作会议。"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -22,9 +22,9 @@ import docx
 import pypdf
 import pytest
 
-from indexer import schema as S
-from indexer.location import IndexLocation
 from search_app.engine import SearchEngine, SearchRequest
+from speechindex import schema as S
+from speechindex.location import IndexLocation
 from tests.test_readers import make_text_pdf
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import indexer.build
-from indexer import schema as S
 from indexer.clean import clean_text, load_patterns
 from indexer.cli import main as indexer_main
-from indexer.location import CURRENT
 from indexer.readers import read_file
 from search_app.web import create_app
+from speechindex import schema as S
+from speechindex.location import CURRENT
 from tests.test_reliability_files import REPO, SPEECH, save_docx, stored_texts
 
 GBK_NAME = "啊.txt".encode("gbk")  # b"\xb0\xa1.txt": not valid UTF-8

@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from indexer.errors import QueryError
 from search_app.engine import SORTS, SearchEngine, SearchRequest
 from search_app.query import MAX_QUERY_CHARS, ParsedQuery, parse_query
 from search_app.web import create_app
+from speechindex.errors import QueryError
 
 OPERATORS = ['"', "“", "”", "-", "OR", "AND", "NOT", "(", ")", "title:", "year:", "..", ":", "|", " ", "双减", "教育", "\\"]
 # C0/C1 controls, format characters (zero-width, bidi), line/paragraph separators, private use.

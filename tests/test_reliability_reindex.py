@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import IndexBusy
-from indexer.location import CURRENT, IndexLocation
 from search_app.engine import SearchEngine, SearchRequest
+from speechindex.errors import IndexBusy
+from speechindex.location import CURRENT, IndexLocation
 from tests.conftest import CORPUS, REPO, shared_path
 
 KILL_POINTS = (0.2, 1.0, 2.0)  # seconds after the reindex process starts

@@ -19,16 +19,16 @@ from typing import Any
 import openpyxl
 import pytest
 
-from indexer import schema as S
-from indexer.analysis import get_analyzer
 from indexer.build import reindex
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
 from search_app import export
 from search_app.cli import main as search_main
 from search_app.engine import SearchEngine, SearchRequest
 from search_app.suggest import MAX_PREFIX_CHARS
 from search_app.web import create_app
+from speechindex import schema as S
+from speechindex.analysis import get_analyzer
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
 from tests.conftest import CORPUS
 
 

@@ -24,11 +24,11 @@ import pytest
 
 from bench.load import CHEAP_QUERIES, EXPENSIVE_QUERY
 from indexer.build import reindex
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
-from indexer.schema import DOCSTORE
 from search_app.limits import ENV, ServerLimits, request_cost
 from search_app.web import create_app
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
+from speechindex.schema import DOCSTORE
 from tests.conftest import REPO
 
 MARKER = "mkpagingmarker"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from indexer.clean import clean_text
-from indexer.models import KIND_OTHER, KIND_PROBLEMS, KIND_REVIEW, KIND_TASKS, Section
+from indexer.models import Section
 from indexer.readers.markdown import markdown_document
 from indexer.structure import split_sections
+from speechindex.schema import KIND_OTHER, KIND_PROBLEMS, KIND_REVIEW, KIND_TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

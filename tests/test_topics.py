@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from indexer import schema as S
-from indexer.docstore import DocStore
-from indexer.location import IndexLocation
 from indexer.models import Section
 from indexer.structure import split_sections
 from indexer.topics import (
@@ -26,6 +23,9 @@ from indexer.topics import (
     load_lexicon,
     tag_topics,
 )
+from speechindex import schema as S
+from speechindex.docstore import DocStore
+from speechindex.location import IndexLocation
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"

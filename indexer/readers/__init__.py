@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from indexer.config import ENV_MAX_DOC_CHARS, limits
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers import csv, docx, html, jsonl, markdown, pdf, text
+from speechindex.config import ENV_MAX_DOC_CHARS, limits
+from speechindex.errors import CorpusError
 
 _Reader = Callable[[Path, str], RawDocument | tuple[list[RawDocument], list[CorpusError]]]
 # Single-document readers return a RawDocument, collection readers (documents, record

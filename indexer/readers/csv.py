@@ -6,10 +6,10 @@ import csv
 import io
 from pathlib import Path
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers.dates import normalise_date, parse_year, year_of
 from indexer.readers.text import decode_bytes, read_bytes
+from speechindex.errors import CorpusError
 
 # Header names (compared case-insensitively) of the columns a collection may have.
 COLUMNS = {

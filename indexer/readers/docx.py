@@ -12,9 +12,9 @@ import lxml.etree
 from docx.opc.exceptions import OpcError
 from docx.table import Table
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers.text import binary_kind, check_size, read_bytes
+from speechindex.errors import CorpusError
 
 _OLD_WORD = "old binary Office document (.doc/.xls)"
 

@@ -11,10 +11,10 @@ import lxml.html
 import trafilatura
 from trafilatura.settings import Document
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers.dates import normalise_date, year_of
 from indexer.readers.text import decode_bytes, read_bytes
+from speechindex.errors import CorpusError
 
 _DECLARED_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers.dates import normalise_date, parse_year, year_of
 from indexer.readers.text import decode_bytes, read_bytes
+from speechindex.errors import CorpusError
 
 TEXT_FIELDS = ("content", "text")
 

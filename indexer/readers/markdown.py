@@ -21,10 +21,10 @@ import lxml.etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument, SourceHeading
 from indexer.readers.html import _BLOCK_TAGS
 from indexer.readers.text import decode_bytes, read_bytes
+from speechindex.errors import CorpusError
 
 RULES_PATH = Path(__file__).parents[1] / "data" / "markdown.toml"
 

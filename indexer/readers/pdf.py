@@ -11,9 +11,9 @@ import pypdf
 from pypdf import PasswordType
 from pypdf.errors import DependencyError, PyPdfError
 
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
 from indexer.readers.text import read_bytes
+from speechindex.errors import CorpusError
 
 # pypdf logs a warning for every recoverable defect of a file (bad xref offsets, odd fonts);
 # they say nothing a corpus owner can act on and would flood the indexer's output.

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import charset_normalizer
 
-from indexer.config import ENV_MAX_FILE_MB, ENV_MAX_MEMBER_MB, limits
-from indexer.errors import CorpusError
 from indexer.models import RawDocument
+from speechindex.config import ENV_MAX_FILE_MB, ENV_MAX_MEMBER_MB, limits
+from speechindex.errors import CorpusError
 
 # Signatures of binary formats that end up with a text suffix (renamed or mis-saved files).
 _MAGIC = (

@@ -1,7 +1,7 @@
 """The Flask web front end: HTML pages (`pages`) and the JSON API (`api`) over one SearchEngine.
 
 Configuration, later sources winning: built-in defaults → the environment
-($EDU_SEARCH_INDEX, see `indexer.config`; the resource limits, see `search_app.limits`) → the
+($EDU_SEARCH_INDEX, see `speechindex.config`; the resource limits, see `search_app.limits`) → the
 `test_config` mapping (keys "INDEX_DIR", "LIMITS").
 Errors become pages in the site's style (JSON `{"error": …}` under /api/): 400 for a bad
 parameter, 404, 503 while the index is missing or outdated and (with Retry-After) when
@@ -17,13 +17,13 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from indexer.config import default_index_dir
-from indexer.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
-from indexer.location import repair_command
 from search_app.engine import SearchEngine
 from search_app.limits import Admission, Busy, ServerLimits
 from search_app.web import api, pages
 from search_app.web.state import SearchState, reindex_command
+from speechindex.config import default_index_dir
+from speechindex.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
+from speechindex.location import repair_command
 
 HTTP_TITLES = {
     400: "请求参数有误",

@@ -20,10 +20,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context, url_for
 
-from indexer.errors import QueryError
 from search_app import export
 from search_app.cite import cite as cite_section
 from search_app.web.state import TREND_MODES, SearchState, document_page, engine, engine_errors
+from speechindex.errors import QueryError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from indexer.errors import QueryError
 from search_app.engine import FACET_FIELDS, MAX_PAGE
 from search_app.passage import MAX_PASSAGE_CHARS
 from search_app.query import parse_query
@@ -36,6 +35,7 @@ from search_app.web.state import (
     facet_key,
     facet_label,
 )
+from speechindex.errors import QueryError
 
 bp = Blueprint("pages", __name__)
 

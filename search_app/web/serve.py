@@ -9,10 +9,10 @@ from pathlib import Path
 
 import waitress
 
-from indexer.errors import IndexMissing, IndexOutdated
 from search_app.limits import ServerLimits
 from search_app.web import create_app
 from search_app.web.state import reindex_command
+from speechindex.errors import IndexMissing, IndexOutdated
 
 # File descriptors kept free for the index, the log and the listening sockets.
 RESERVED_FDS = 64

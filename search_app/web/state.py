@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from flask import current_app, url_for
 from werkzeug.datastructures import MultiDict
 
-from indexer.errors import QueryError
-from indexer.models import SECTION_KINDS
 from search_app.engine import FACET_FIELDS, MAX_TREND_TERMS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
+from speechindex.errors import QueryError
+from speechindex.schema import SECTION_KINDS
 
 DEFAULT_SORT = SORTS[0]
 DEFAULT_PER_PAGE = 10

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import tantivy
 
-from indexer import schema as S
-from indexer.counting import MAX_EXACT, count_documents
-from indexer.docstore import DocStore
-from indexer.errors import IndexCorrupt, IndexMissing
-from indexer.location import IndexLocation
+from speechindex import schema as S
+from speechindex.counting import MAX_EXACT, count_documents
+from speechindex.docstore import DocStore
+from speechindex.errors import IndexCorrupt, IndexMissing
+from speechindex.location import IndexLocation
 
 
 @dataclass

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexer.errors import IndexBusy, IndexCorrupt, IndexMissing
+from speechindex.errors import IndexBusy, IndexCorrupt, IndexMissing
 
 CURRENT = "CURRENT"
 LOCK = ".lock"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from indexer.analysis import get_analyzer
+from speechindex.analysis import get_analyzer
 
 SHINGLE = 5
 # Keep the shingles whose hash is 0 mod SAMPLE_MOD: an eighth keeps the index field and the

@@ -30,7 +30,7 @@ class IndexOutdated(EduSearchError):
 class IndexCorrupt(IndexOutdated):
     """The index is damaged (pointer, manifest, document store or segments): it must be rebuilt.
 
-    The message names the damage and the command that repairs it (see `indexer.check`).
+    The message names the damage and the command that repairs it (see `speechindex.check`).
     """
 
 

@@ -13,9 +13,16 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from indexer.models import Document
+
+class StoredDocument(Protocol):
+    """What the store reads from a document besides its JSON record (the write side's `Document`)."""
+
+    doc_id: str
+    year: int | None
+    doc_kind: str
+    source: str | None
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -60,16 +67,6 @@ class FileState:
     errors: list[dict[str, str]]  # {"file", "reason"} of what could not be read
 
 
-
-def document_record(doc: Document) -> str:
-    """The stored JSON record of a document: `Document.to_json` plus its whole text.
-
-    Made in the indexing workers (`indexer.prepare`), so the single writing process only stores it.
-    """
-    record = doc.to_json()
-    record["text"] = doc.text
-    return json.dumps(record, ensure_ascii=False)
-
 class DocStore:
     """Read/write access to documents.sqlite of one generation."""
 
@@ -85,11 +82,11 @@ class DocStore:
         """Close the connection."""
         self.db.close()
 
-    def put_document(self, doc: Document, doc_num: int, file_key: str, record: str | None = None) -> None:
-        """Insert or replace one document record (`record`: its `document_record`, when already made)."""
+    def put_document(self, doc: StoredDocument, doc_num: int, file_key: str, record: str) -> None:
+        """Insert or replace one document and its JSON record (`indexer.prepare.document_record`)."""
         self.db.execute(
             "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
-            (doc.doc_id, doc_num, file_key, doc.year, doc.doc_kind, doc.source, record or document_record(doc)),
+            (doc.doc_id, doc_num, file_key, doc.year, doc.doc_kind, doc.source, record),
         )
 
     def put_file(self, state: FileState) -> None:

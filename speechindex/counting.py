@@ -11,7 +11,7 @@ from typing import Any
 
 import tantivy
 
-from indexer import schema as S
+from speechindex import schema as S
 
 MAX_EXACT = 60_000  # below tantivy's default limit of 65,000 buckets per request
 

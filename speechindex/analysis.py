@@ -7,7 +7,7 @@ character came from:
 2. traditional → simplified, variant characters included (OpenCC ``t2s``: 學校敎育 → 学校教育);
 3. Chinese-numeral years read as digits (一九五三年 → 1953年, 二〇二三年 → 2023年);
 4. segmentation with jieba's model and dictionary plus the domain dictionary
-   (``indexer/data/domain_dict.txt``), run through ``rjieba`` (jieba-rs, same model, ~10× faster).
+   (``speechindex/data/domain_dict.txt``), run through ``rjieba`` (jieba-rs, same model, ~10× faster).
 
 Every token carries character offsets into the ORIGINAL text, so highlights land on the
 characters the user reads, never on a re-joined segmented string.

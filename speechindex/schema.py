@@ -16,10 +16,20 @@ from typing import Any
 
 import tantivy
 
-from indexer.analysis import get_analyzer
-from indexer.errors import IndexCorrupt, IndexMissing, IndexOutdated
+from speechindex.analysis import get_analyzer
+from speechindex.errors import IndexCorrupt, IndexMissing, IndexOutdated
 
-SCHEMA_VERSION = 4  # 3: doc_topics; 4: the shingles field (indexer.dedup)
+SCHEMA_VERSION = 4  # 3: doc_topics; 4: the shingles field (speechindex.dedup)
+
+# Section kinds, inferred from heading cues (see indexer/data/headings.toml): facet values.
+KIND_REVIEW = "回顾总结"
+KIND_PROBLEMS = "问题挑战"
+KIND_TASKS = "部署任务"
+KIND_OTHER = "其他"
+SECTION_KINDS = (KIND_REVIEW, KIND_PROBLEMS, KIND_TASKS, KIND_OTHER)
+
+# Kinds of document: facet values.
+DOC_KINDS = ("讲话", "工作要点", "工作报告", "法规", "新闻", "其他")
 
 # Registered tokenizer names.
 WORDS = "words"  # whitespace + lower-case, fed by the jieba analyzer (space-joined terms)
@@ -44,7 +54,7 @@ F_KIND = "kind"  # section kind
 F_DOC_KIND = "doc_kind"
 F_SOURCE = "source"
 F_PAYLOAD = "payload"  # stored JSON bytes: what a hit needs for display
-F_SHINGLES = "shingles"  # kept 5-character shingle hashes (indexer.dedup): passage and similar-text lookup
+F_SHINGLES = "shingles"  # kept 5-character shingle hashes (speechindex.dedup): passage and similar-text lookup
 
 YEAR_NONE = "none"
 MANIFEST = "manifest.json"
