@@ -93,92 +93,177 @@ def parse_query(text: str | None) -> ParsedQuery:
     return result
 
 
-def _lex(text: str, result: ParsedQuery) -> list[_Lexeme]:
-    out: list[_Lexeme] = []
-    i, n = 0, len(text)
-    depth = 0
-    while i < n:
-        ch = text[i]
-        if ch == " ":
-            i += 1
-            continue
-        if ch in "()":
-            depth += 1 if ch == "(" else -1
-            i += 1
-            continue
-        negated = False
-        if ch == "-" or ch == "!":
-            j = i + 1
-            if j >= n or text[j] == " ":
-                result.warnings.append("忽略了单独的“-”（排除词应紧跟在减号后面，如 -校外培训）")
-                i = j
-                continue
-            negated, i, ch = True, j, text[j]
-            if ch == "(":
-                out.append(_Lexeme("not"))  # -(…) excludes the atom that follows
-                continue
-        if ch in _OPEN_QUOTES:
-            close = _OPEN_QUOTES[ch]
-            end = text.find(close, i + 1)
-            if end == -1 and close != '"':
-                end = text.find('"', i + 1)
-            if end == -1:
-                result.warnings.append("引号不成对，已按普通词处理")
-                i += 1
-                continue
-            phrase = text[i + 1 : end].strip()
-            i = end + 1
+@dataclass
+class _Lexer:
+    """What the taggers share: the text, the reading position and what has been read so far."""
+
+    text: str
+    result: ParsedQuery
+    pos: int = 0
+    depth: int = 0  # open parentheses; they only group visually (OR binds tighter anyway)
+    out: list[_Lexeme] = field(default_factory=list)
+
+    def emit(self, kind: str, atom: Atom | None = None, negated: bool = False) -> None:
+        self.out.append(_Lexeme(kind, atom, negated))
+
+    def warn(self, message: str) -> None:
+        self.result.warnings.append(message)
+
+    def bare_token(self) -> str:
+        """The unquoted token at pos: up to a space, a parenthesis or the quote opening `field:"…"`."""
+        text, start = self.text, self.pos
+        end = start
+        while end < len(text) and text[end] not in " ()":
+            if end > start and text[end] in _OPEN_QUOTES and text[end - 1] == ":":
+                break
+            end += 1
+        return text[start:end]
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Where the quote opened at `start` closes, or -1; an ASCII " closes any opening quote."""
+    close = _OPEN_QUOTES[text[start]]
+    end = text.find(close, start + 1)
+    if end == -1 and close != '"':
+        end = text.find('"', start + 1)
+    return end
+
+
+# -- taggers: each reads one syntax at the position, or returns False and leaves it --------
+
+
+def _space(lx: _Lexer) -> bool:
+    if lx.text[lx.pos] != " ":
+        return False
+    lx.pos += 1
+    return True
+
+
+def _parenthesis(lx: _Lexer) -> bool:
+    ch = lx.text[lx.pos]
+    if ch not in "()":
+        return False
+    lx.depth += 1 if ch == "(" else -1
+    lx.pos += 1
+    return True
+
+
+def _minus(lx: _Lexer) -> bool:
+    """``-x`` / ``!x``: the operand that follows at once is excluded; ``-(`` excludes the next atom."""
+    if lx.text[lx.pos] not in "-!":
+        return False
+    lx.pos += 1
+    if lx.pos >= len(lx.text) or lx.text[lx.pos] == " ":
+        lx.warn("忽略了单独的“-”（排除词应紧跟在减号后面，如 -校外培训）")
+    elif lx.text[lx.pos] == "(":
+        lx.emit("not")
+    else:
+        _operand(lx, negated=True)
+    return True
+
+
+def _quoted(lx: _Lexer, negated: bool) -> bool:
+    """``"…"`` (and “…”, 「…」, 『…』): a phrase; an unclosed quote is skipped and the rest read as words."""
+    if lx.text[lx.pos] not in _OPEN_QUOTES:
+        return False
+    end = _closing_quote(lx.text, lx.pos)
+    if end == -1:
+        lx.warn("引号不成对，已按普通词处理")
+        lx.pos += 1
+        return True
+    phrase = lx.text[lx.pos + 1 : end].strip()
+    lx.pos = end + 1
+    if phrase:
+        lx.emit("atom", Phrase(phrase), negated)
+    else:
+        lx.warn("忽略了空的引号")
+    return True
+
+
+def _operator(lx: _Lexer, negated: bool) -> bool:
+    """OR (``|``, ``||``), NOT, and AND (``&&``), which is what juxtaposition means anyway."""
+    token = lx.bare_token()
+    kind = _OPERATORS.get(token)
+    if kind is None:
+        return False
+    lx.pos += len(token)
+    if kind != "and":
+        lx.emit(kind)
+    return True
+
+
+def _field(lx: _Lexer, negated: bool) -> bool:
+    """``year:…`` and ``title:…``; any other ``name:`` is left to the word tagger."""
+    token = lx.bare_token()
+    m = _FIELD.match(token)
+    if m is None or m.group(1).lower() not in ("year", "title"):
+        return False
+    lx.pos += len(token)
+    value = m.group(2)
+    if m.group(1).lower() == "year":
+        _year_field(lx, value, negated)
+    else:
+        _title_field(lx, value, negated)
+    return True
+
+
+def _year_field(lx: _Lexer, value: str, negated: bool) -> None:
+    previous_not = bool(lx.out) and lx.out[-1].kind == "not"
+    if not (negated or previous_not):
+        _year(value, lx.result)
+        return
+    if previous_not:
+        lx.out.pop()
+    lx.warn(f"不支持排除年份“year:{value}”，已忽略（可用 year:起..止 指定范围）")
+
+
+def _title_field(lx: _Lexer, value: str, negated: bool) -> None:
+    # `title:"…"`: the bare token stopped at the quote, which opens the title phrase.
+    if not value and lx.pos < len(lx.text) and lx.text[lx.pos] in _OPEN_QUOTES:
+        end = _closing_quote(lx.text, lx.pos)
+        if end != -1:
+            phrase = lx.text[lx.pos + 1 : end].strip()
+            lx.pos = end + 1
             if phrase:
-                out.append(_Lexeme("atom", Phrase(phrase), negated))
-            else:
-                result.warnings.append("忽略了空的引号")
-            continue
-        j = i
-        while j < n and text[j] not in " ()" and not (j > i and text[j] in _OPEN_QUOTES and text[j - 1] == ":"):
-            j += 1
-        token = text[i:j]
-        i = j
-        if token in ("OR", "|", "||"):
-            out.append(_Lexeme("or"))
-            continue
-        if token == "AND" or token == "&&":
-            continue
-        if token == "NOT":
-            out.append(_Lexeme("not"))
-            continue
-        m = _FIELD.match(token)
-        if m:
-            name, value = m.group(1).lower(), m.group(2)
-            if name == "year":
-                if negated or (out and out[-1].kind == "not"):
-                    if out and out[-1].kind == "not":
-                        out.pop()
-                    result.warnings.append(f"不支持排除年份“year:{value}”，已忽略（可用 year:起..止 指定范围）")
-                else:
-                    _year(value, result)
-                continue
-            if name == "title":
-                if not value and i < n and text[i] in _OPEN_QUOTES:
-                    close = _OPEN_QUOTES[text[i]]
-                    end = text.find(close, i + 1)
-                    if end != -1:
-                        value, i = text[i + 1 : end].strip(), end + 1
-                        if value:
-                            out.append(_Lexeme("atom", Phrase(value, "title"), negated))
-                        continue
-                if value.startswith('"') and value.endswith('"') and len(value) > 2:
-                    out.append(_Lexeme("atom", Phrase(value[1:-1], "title"), negated))
-                elif value.strip('"'):
-                    out.append(_Lexeme("atom", Word(value.strip('"'), "title"), negated))
-                else:
-                    result.warnings.append("“title:” 后面没有内容，已忽略")
-                continue
-        token = token.strip('"')
-        if token:
-            out.append(_Lexeme("atom", Word(token), negated))
-    if depth != 0:
+                lx.emit("atom", Phrase(phrase, "title"), negated)
+            return
+    word = value.strip('"')
+    if word:
+        lx.emit("atom", Word(word, "title"), negated)
+    else:
+        lx.warn("“title:” 后面没有内容，已忽略")
+
+
+def _word(lx: _Lexer, negated: bool) -> bool:
+    """Anything else up to a space or parenthesis is a word (stray ASCII quotes at its ends dropped)."""
+    token = lx.bare_token()
+    lx.pos += len(token)
+    word = token.strip('"')
+    if word:
+        lx.emit("atom", Word(word), negated)
+    return True
+
+
+_OPERATORS = {"OR": "or", "|": "or", "||": "or", "NOT": "not", "AND": "and", "&&": "and"}
+# Tried in order at each position; the first that reads something wins.
+_OPERAND_TAGGERS = (_quoted, _operator, _field, _word)
+
+
+def _operand(lx: _Lexer, negated: bool) -> None:
+    for tagger in _OPERAND_TAGGERS:
+        if tagger(lx, negated):
+            return
+
+
+def _lex(text: str, result: ParsedQuery) -> list[_Lexeme]:
+    """Split the query into lexemes, one tagger per syntax (as whoosh's qparser taggers)."""
+    lx = _Lexer(text, result)
+    while lx.pos < len(text):
+        if not (_space(lx) or _parenthesis(lx) or _minus(lx)):
+            _operand(lx, negated=False)
+    if lx.depth != 0:
         result.warnings.append("括号不成对，已忽略括号")
-    return out
+    return lx.out
 
 
 def _year(value: str, result: ParsedQuery) -> None:

@@ -15,6 +15,7 @@ EMPTY_TITLE = "“title:” 后面没有内容，已忽略"
 OR_NEEDS_BOTH_SIDES = "“OR” 两边都需要有词，已忽略"
 OR_AT_END = "“OR” 后面没有词，已忽略"
 NOT_AT_END = "“NOT” 后面没有词，已忽略"
+NEGATED_YEAR = "不支持排除年份“year:2020”，已忽略（可用 year:起..止 指定范围）"
 
 
 def bad_year(value: str) -> str:
@@ -168,6 +169,31 @@ def test_negated_parenthesis_excludes_the_word() -> None:
     parsed = parse_query("教育 -(双减)")
     assert Word("双减") not in parsed.positive_atoms()
     assert parsed.excluded == [Word("双减")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an ASCII " closes any opening quote, after title: as everywhere
+        ('title:“工作要点"', ParsedQuery(groups=[[Phrase("工作要点", "title")]])),
+        ('title:“工作要点', ParsedQuery(groups=[[Word("工作要点")]], warnings=[EMPTY_TITLE, UNBALANCED_QUOTE])),
+        ('title:""', ParsedQuery()),
+        # a field name needs its quote right after the colon; an unknown field is a word
+        ('title:工作"要点"', ParsedQuery(groups=[[Word('工作"要点', "title")]])),
+        ('foo:"双减"', ParsedQuery(groups=[[Word("foo:")], [Phrase("双减")]])),
+        ('year:"2023"', ParsedQuery(groups=[[Phrase("2023")]], warnings=[bad_year("")])),
+        # the minus applies to what follows at once: a second minus is part of the word
+        ("--双减", ParsedQuery(excluded=[Word("-双减")])),
+        ("-)双减", ParsedQuery(groups=[[Word("双减")]], warnings=[UNBALANCED_PARENS])),
+        ('-"双减', ParsedQuery(groups=[[Word("双减")]], warnings=[UNBALANCED_QUOTE])),
+        ("-OR 双减", ParsedQuery(groups=[[Word("双减")]], warnings=[OR_NEEDS_BOTH_SIDES])),
+        ("NOT -year:2020 双减", ParsedQuery(groups=[[Word("双减")]], warnings=[NEGATED_YEAR])),
+        # words end at quotes only after a colon
+        ('双"减"', ParsedQuery(groups=[[Word('双"减')]])),
+    ],
+)
+def test_tagger_edges(text: str, expected: ParsedQuery) -> None:
+    assert parse_query(text) == expected
 
 
 # -- compilation (search_app.compile): expansions, proximity bonuses, highlight units -----------
