@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from indexer.prepare import PreparedFile, file_key, prepare_file, prepare_parts, sha256_file
 from indexer.readers import iter_corpus_files, path_text, relative_name
-from indexer.vocabulary import count_terms
+from indexer.vocabulary import suggestion_rows
 from speechindex import dedup
 from speechindex import schema as S
 from speechindex.analysis import get_analyzer
@@ -306,21 +307,70 @@ def _copy_generation(src: Path, dst: Path) -> None:
                 shutil.copy2(item, target)
 
 
-def _previous_generation(location: IndexLocation) -> tuple[Path | None, dict[str, FileState], str]:
-    """The served generation an incremental build can start from and its files, or why it cannot."""
+def _previous_generation(location: IndexLocation) -> tuple[Path | None, dict[str, FileState] | None, str]:
+    """The served generation an incremental build can start from and its files, or (None, None, why it cannot)."""
     try:
         opened = open_generation(location.current())
     except IndexMissing:
-        return None, {}, "no previous index: full build"
+        return None, None, "no previous index: full build"
     except IndexOutdated as exc:  # IndexCorrupt included: a fresh generation repairs it
-        return None, {}, f"incremental not possible, full rebuild: {exc}"
+        return None, None, f"incremental not possible, full rebuild: {exc}"
     try:
         return opened.path, opened.store.files(), ""
     except (sqlite3.Error, ValueError) as exc:
         problem = f"{S.DOCSTORE} of {opened.path.name} is unreadable ({exc})"
-        return None, {}, f"incremental not possible, full rebuild: {location.corrupt(problem)}"
+        return None, None, f"incremental not possible, full rebuild: {location.corrupt(problem)}"
     finally:
         opened.store.close()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a reindex does, decided from the scanned (hashed) files and the previous build's files alone.
+
+    `mode` is "full" (no usable previous generation: every file is read into an empty index),
+    "incremental" (read `added` and `changed`, drop the documents of `changed` and `removed`)
+    or "up-to-date" (nothing to do).
+    """
+
+    mode: str
+    added: list[ScannedFile] = field(default_factory=list)
+    changed: list[ScannedFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # file keys
+    unchanged: list[str] = field(default_factory=list)  # file keys
+    carried_errors: list[dict[str, str]] = field(default_factory=list)  # why unchanged files were skipped last time
+    to_read: list[ScannedFile] = field(default_factory=list)  # added and changed, in scan order
+
+    @property
+    def to_delete(self) -> list[str]:
+        """The file keys whose previous documents leave the index."""
+        return [*self.removed, *(f.key for f in self.changed)]
+
+
+def plan(files: list[ScannedFile], known: dict[str, FileState] | None) -> Plan:
+    """Compare the scan with the previous build's files (None: no usable previous generation).
+
+    A file is changed when its content hash differs, or could not be taken (it is read again
+    so that the reader reports why). Pure: no file or index is touched.
+    """
+    if known is None:
+        return Plan("full", added=list(files), to_read=list(files))
+    added: list[ScannedFile] = []
+    changed: list[ScannedFile] = []
+    unchanged: list[str] = []
+    to_read: list[ScannedFile] = []
+    for f in files:
+        prev = known.get(f.key)
+        if prev is not None and prev.sha256 == f.sha256 and f.sha256:
+            unchanged.append(f.key)
+            continue
+        (added if prev is None else changed).append(f)
+        to_read.append(f)
+    current = {f.key for f in files}
+    removed = [k for k in known if k not in current]
+    carried = [error for k in unchanged for error in known[k].errors]
+    mode = "incremental" if added or changed or removed else "up-to-date"
+    return Plan(mode, added, changed, removed, unchanged, carried, to_read)
 
 
 def reindex(
@@ -337,124 +387,148 @@ def reindex(
     """
     started = time.perf_counter()
     location = IndexLocation(index_dir)
-    workers = workers or min(2, os.cpu_count() or 1)
-    show = sys.stderr.isatty() if progress is None else progress
     summary = BuildSummary(mode="incremental" if incremental else "full", index=str(index_dir))
     with _sigterm_interrupts(), location.lock():
         location.prune()
         files, problems = scan(corpora)
         summary.skipped.extend(problems)
         summary.files = len(files)
-
         previous: Path | None = None
-        known: dict[str, FileState] = {}
+        known: dict[str, FileState] | None = None
         if incremental:
             previous, known, why_full = _previous_generation(location)
             if previous is None:
-                summary.mode = "full"
                 summary.notes.append(why_full)
-
-        _hash(files, known)
-        if previous is not None:
-            changed = [f for f in files if known.get(f.key) is None or known[f.key].sha256 != f.sha256 or not f.sha256]
-            current_keys = {f.key for f in files}
-            removed = [k for k in known if k not in current_keys]
-            summary.removed_files = len(removed)
-            if not changed and not removed:
-                summary.mode = "up-to-date"
-                summary.generation = previous.name
-                summary.seconds = time.perf_counter() - started
-                st = DocStore(previous / S.DOCSTORE, readonly=True)
-                summary.documents = st.count()
-                st.close()
-                summary.sections = S.Manifest.read(previous).sections
-                for state in known.values():
-                    summary.skipped.extend(state.errors)
-                return summary
-            to_read = changed
-            changed_keys = {f.key for f in changed}
-            for state in known.values():
-                if state.file_key not in changed_keys:
-                    summary.skipped.extend(state.errors)
+        _hash(files, known or {})
+        todo = plan(files, known)
+        summary.mode = todo.mode
+        summary.removed_files = len(todo.removed)
+        summary.skipped.extend(todo.carried_errors)
+        if todo.mode == "up-to-date" and previous is not None:
+            _report_up_to_date(summary, previous)
         else:
-            changed, removed, to_read = files, [], files
-
-        build_dir = location.new_build_dir()
-        writer = None
-        workers_stack = ExitStack()
-        pool = workers_stack.enter_context(_worker_pool(to_read, workers))
-        try:
-            if previous is not None:
-                _copy_generation(previous, build_dir)
-                index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=True)
-            else:
-                index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=False)
-            S.register_tokenizers(index)
-            store = DocStore(build_dir / S.DOCSTORE)
-            dedup.ensure_tables(store.db)
-            writer = index.writer(WRITER_HEAP, 1)
-            for key in [*removed, *(f.key for f in changed if f.key in known)]:
-                writer.delete_documents_by_term(S.F_FILE_KEY, key)
-                store.delete_file(key)
-                dedup.delete_file(store.db, key)
-            next_num = store.max_doc_num() + 1
-            dedup_seconds = 0.0
-            bar = _progress(sum(f.size for f in to_read), len(to_read), show)
-            with bar:
-                file_docs, file_errors = 0, []
-                for scanned, prepared, last in _prepared(to_read, pool):
-                    docs, sections = _add_sections(writer, prepared, store, next_num)
-                    next_num += docs
-                    summary.documents += docs
-                    dedup_seconds += sum(d.dedup_seconds for d in prepared.docs)
-                    summary.sections += sections
-                    summary.skipped.extend(prepared.errors)
-                    summary.notes.extend(prepared.notes)
-                    file_docs += docs
-                    file_errors.extend(prepared.errors)
-                    if not last:
-                        continue
-                    if file_docs:
-                        summary.files_read += 1
-                        summary.bytes_read += scanned.size
-                    store.put_file(
-                        FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, file_docs, file_errors)
-                    )
-                    file_docs, file_errors = 0, []
-                    bar.update(scanned.size)
-                    bar.set_postfix(docs=summary.documents, refresh=False)
-            writer.commit()
-            writer.wait_merging_threads()
-            writer = None
-            index.reload()  # the manifest's section count must see the commit
-            summary.dedup = _group_duplicates(store, dedup_seconds)
-            store.put_suggestions(count_terms(store.iter_terms()))
-            store.commit()
-            total_docs = store.count()
-            store.close()
-            if total_docs == 0:
-                raise NothingIndexed(
-                    "no document could be read from " + ", ".join(path_text(c) for c in corpora), summary.skipped
-                )
-            if previous is not None:
-                summary.notes.append(
-                    f"re-read {len(changed)} changed/added files, dropped {len(removed)} removed files; "
-                    f"{total_docs} documents in the index"
-                )
-            S.Manifest.current(
-                time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                [path_text(Path(c).resolve()) for c in corpora],
-                total_docs,
-                index.searcher().num_docs,
-            ).write(build_dir)
-            summary.generation = location.publish(build_dir).name
-        finally:
-            workers_stack.close()
-            if writer is not None:
-                # Interrupted mid-build: stop tantivy's threads before deleting their files.
-                writer.rollback()
-            if build_dir.exists():
-                shutil.rmtree(build_dir, ignore_errors=True)
+            show = sys.stderr.isatty() if progress is None else progress
+            execute(todo, corpora, location, previous, summary, workers or min(2, os.cpu_count() or 1), show)
     summary.seconds = time.perf_counter() - started
     return summary
 
+
+def _report_up_to_date(summary: BuildSummary, previous: Path) -> None:
+    """Fill the summary of a reindex that found nothing to do from the served generation."""
+    summary.generation = previous.name
+    store = DocStore(previous / S.DOCSTORE, readonly=True)
+    summary.documents = store.count()
+    store.close()
+    summary.sections = S.Manifest.read(previous).sections
+
+
+def execute(
+    todo: Plan,
+    corpora: list[Path],
+    location: IndexLocation,
+    previous: Path | None,
+    summary: BuildSummary,
+    workers: int,
+    show: bool,
+) -> None:
+    """Carry out a full or incremental plan in a new build directory, then publish it as the current generation.
+
+    An incremental plan starts from a copy of `previous`. The build directory is removed
+    whatever happens; the served generation changes only at the final atomic swap.
+    """
+    to_read = todo.to_read
+    build_dir = location.new_build_dir()
+    writer = None
+    workers_stack = ExitStack()
+    pool = workers_stack.enter_context(_worker_pool(to_read, workers))
+    try:
+        if previous is not None:
+            _copy_generation(previous, build_dir)
+        index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=previous is not None)
+        S.register_tokenizers(index)
+        store = DocStore(build_dir / S.DOCSTORE)
+        dedup.ensure_tables(store.db)
+        writer = index.writer(WRITER_HEAP, 1)
+        store.ensure_term_counts()
+        vocabulary: Counter[str] = Counter()  # change in each suggestion term's document count
+        for key in todo.to_delete:
+            writer.delete_documents_by_term(S.F_FILE_KEY, key)
+            vocabulary.subtract(term for terms in store.file_terms(key) for term in terms)
+            store.delete_file(key)
+            dedup.delete_file(store.db, key)
+        dedup_seconds = _write_files(writer, store, to_read, pool, summary, vocabulary, show)
+        writer.commit()
+        writer.wait_merging_threads()
+        writer = None
+        index.reload()  # the manifest's section count must see the commit
+        summary.dedup = _group_duplicates(store, dedup_seconds)
+        store.add_term_counts(vocabulary)
+        store.put_suggestions(suggestion_rows(store.term_counts()))
+        store.commit()
+        total_docs = store.count()
+        store.close()
+        if total_docs == 0:
+            raise NothingIndexed(
+                "no document could be read from " + ", ".join(path_text(c) for c in corpora), summary.skipped
+            )
+        if previous is not None:
+            summary.notes.append(
+                f"re-read {len(to_read)} changed/added files, dropped {len(todo.removed)} removed files; "
+                f"{total_docs} documents in the index"
+            )
+        S.Manifest.current(
+            time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            [path_text(Path(c).resolve()) for c in corpora],
+            total_docs,
+            index.searcher().num_docs,
+        ).write(build_dir)
+        summary.generation = location.publish(build_dir).name
+    finally:
+        workers_stack.close()
+        if writer is not None:
+            # Interrupted mid-build: stop tantivy's threads before deleting their files.
+            writer.rollback()
+        if build_dir.exists():
+            shutil.rmtree(build_dir, ignore_errors=True)
+
+
+def _write_files(
+    writer: tantivy.IndexWriter,
+    store: DocStore,
+    files: list[ScannedFile],
+    pool: multiprocessing.pool.Pool | None,
+    summary: BuildSummary,
+    vocabulary: Counter[str],
+    show: bool,
+) -> float:
+    """Analyse `files` and add their documents to the writer and the store; counts go to the summary.
+
+    The new documents' suggestion terms are added to `vocabulary`. Returns the workers' CPU
+    seconds spent on dedup signatures.
+    """
+    next_num = store.max_doc_num() + 1
+    dedup_seconds = 0.0
+    with _progress(sum(f.size for f in files), len(files), show) as bar:
+        file_docs, file_errors = 0, []
+        for scanned, prepared, last in _prepared(files, pool):
+            docs, sections = _add_sections(writer, prepared, store, next_num)
+            for item in prepared.docs:
+                vocabulary.update(item.vocabulary)
+            next_num += docs
+            summary.documents += docs
+            dedup_seconds += sum(d.dedup_seconds for d in prepared.docs)
+            summary.sections += sections
+            summary.skipped.extend(prepared.errors)
+            summary.notes.extend(prepared.notes)
+            file_docs += docs
+            file_errors.extend(prepared.errors)
+            if not last:
+                continue
+            if file_docs:
+                summary.files_read += 1
+                summary.bytes_read += scanned.size
+            store.put_file(FileState(scanned.key, scanned.sha256, scanned.size, scanned.mtime_ns, file_docs, file_errors))
+            file_docs, file_errors = 0, []
+            bar.update(scanned.size)
+            bar.set_postfix(docs=summary.documents, refresh=False)
+    return dedup_seconds

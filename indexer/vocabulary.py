@@ -4,15 +4,15 @@ Each document contributes the set of its candidate terms once (so counts are doc
 not occurrences): the analyzer's words of two or more characters with a Han character in
 them (dictionary words and domain terms such as 集团化办学), and the short headings and
 titles as whole phrases (numbering stripped), so that a prefix can complete a full name.
-The per-document sets are kept in the document store, so that an incremental reindex can
-drop a file's contribution and recount without re-reading the rest.
+The per-document sets and every term's document count are kept in the document store, so
+that an incremental reindex subtracts a dropped file's sets and adds the new ones without
+re-reading or recounting the rest.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from speechindex.analysis import get_analyzer
 
@@ -59,11 +59,13 @@ def document_terms(term_strings: Iterable[str], title: str, headings: Iterable[s
     return sorted(words) + sorted(PHRASE_MARK + p for p in phrases if p and p not in words)
 
 
-def count_terms(per_document: Iterable[list[str]]) -> list[tuple[str, int]]:
-    """(term, documents) of the vocabulary, most used first; rare words and the long tail dropped."""
-    counts: Counter[str] = Counter()
-    for terms in per_document:
-        counts.update(terms)
+def suggestion_rows(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(term, documents) of the vocabulary, most used first, from every term's document count.
+
+    Rare words and the long tail are dropped. The counts are kept up to date by the reindex
+    (added documents' terms added, removed ones' subtracted), so this costs the same whatever
+    changed: a pass over the distinct terms, not over the documents.
+    """
     # jieba's search mode also emits dictionary words that straddle a long word (社会主义 → 会主):
     # such a word, nearly always used inside the longer one, is not a term of its own.
     straddling = set()

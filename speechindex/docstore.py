@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +51,11 @@ CREATE TABLE IF NOT EXISTS doc_terms (
 );
 CREATE TABLE IF NOT EXISTS suggest (
     text TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL
+);
+-- Documents per suggestion term, kept up to date by each reindex (the suggest table is filtered from it).
+CREATE TABLE IF NOT EXISTS term_counts (
+    term TEXT PRIMARY KEY,
     docs INTEGER NOT NULL
 );
 """
@@ -109,14 +115,40 @@ class DocStore:
 
     def iter_terms(self) -> Iterator[list[str]]:
         """Every document's suggestion terms."""
-        for (blob,) in self.db.execute("SELECT terms FROM doc_terms"):
-            text = zlib.decompress(blob).decode("utf-8")
-            yield text.split("\n") if text else []
+        yield from _terms_lists(self.db.execute("SELECT terms FROM doc_terms"))
+
+    def file_terms(self, file_key: str) -> Iterator[list[str]]:
+        """The suggestion terms of each document of one corpus file."""
+        yield from _terms_lists(
+            self.db.execute("SELECT terms FROM doc_terms WHERE doc_id IN (SELECT doc_id FROM documents WHERE file_key = ?)", (file_key,))
+        )
+
+    def ensure_term_counts(self) -> None:
+        """Count every term's documents from the stored sets if a store made before the counts were kept lacks them."""
+        if self.db.execute("SELECT 1 FROM term_counts LIMIT 1").fetchone() is None:
+            counts: Counter[str] = Counter()
+            for terms in self.iter_terms():
+                counts.update(terms)
+            self.add_term_counts(counts)
+
+    def add_term_counts(self, delta: Mapping[str, int]) -> None:
+        """Add (or, negative, subtract) documents to terms' counts; a term used by no document goes."""
+        changes = [(term, n) for term, n in delta.items() if n]
+        self.db.executemany(
+            "INSERT INTO term_counts VALUES (?,?) ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs", changes
+        )
+        self.db.executemany("DELETE FROM term_counts WHERE term = ? AND docs <= 0", [(t,) for t, n in changes if n < 0])
+
+    def term_counts(self) -> dict[str, int]:
+        """Documents per suggestion term."""
+        return dict(self.db.execute("SELECT term, docs FROM term_counts"))
 
     def put_suggestions(self, rows: list[tuple[str, int]]) -> None:
-        """Replace the suggestion table with (text, documents) rows."""
-        self.db.execute("DELETE FROM suggest")
-        self.db.executemany("INSERT INTO suggest VALUES (?,?)", rows)
+        """Make the suggestion table hold exactly these (text, documents) rows, writing only what differs."""
+        new = dict(rows)
+        old = dict(self.db.execute("SELECT text, docs FROM suggest"))
+        self.db.executemany("DELETE FROM suggest WHERE text = ?", [(t,) for t in old.keys() - new.keys()])
+        self.db.executemany("INSERT OR REPLACE INTO suggest VALUES (?,?)", [(t, n) for t, n in new.items() if old.get(t) != n])
 
     def suggestions(self) -> list[tuple[str, int]]:
         """(text, documents) of the whole vocabulary, most used first; empty for an index built before it existed."""
@@ -150,3 +182,10 @@ class DocStore:
     def iter_metadata(self) -> Iterator[tuple[str, int | None, str, str | None]]:
         """(doc_id, year, doc_kind, source) of every document, for statistics."""
         yield from self.db.execute("SELECT doc_id, year, doc_kind, source FROM documents")
+
+
+def _terms_lists(rows: Iterable[tuple[bytes]]) -> Iterator[list[str]]:
+    """Decode stored suggestion-term sets (zlib, newline-joined)."""
+    for (blob,) in rows:
+        text = zlib.decompress(blob).decode("utf-8")
+        yield text.split("\n") if text else []
