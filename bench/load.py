@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import queue
 import subprocess
@@ -39,6 +40,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -198,29 +200,59 @@ class Group:
 
 
 def run_groups(base_url: str, groups: list[Group], seconds: float) -> dict[str, LoadReport]:
-    """Run every group's clients at once against `base_url` for `seconds` seconds: a report per group."""
+    """Run every group's clients at once against `base_url` for `seconds` seconds: a report per group.
+
+    With several groups, each runs in its own process, as separate clients would: the
+    threads of one interpreter share its lock, so a flood of fast refusals to one group
+    would otherwise slow the other group's clients and show up as server latency.
+    """
     clients = sum(g.clients for g in groups)
     if not 1 <= clients <= MAX_CLIENTS or not 0 < seconds <= MAX_SECONDS:
         raise ValueError(f"clients must be 1..{MAX_CLIENTS} and seconds 0..{MAX_SECONDS}")
     if urlsplit(base_url).hostname != "127.0.0.1":
         raise ValueError("the load test only runs against 127.0.0.1")
-    reports = {g.name: LoadReport() for g in groups}
     started = time.monotonic()
-    deadline = started + seconds
+    deadline = started + seconds  # CLOCK_MONOTONIC is one clock for every process
+    if len(groups) == 1:
+        reports = {groups[0].name: _run_group(base_url, groups[0], deadline, seconds)}
+    else:
+        context = multiprocessing.get_context("fork")  # this process runs no threads yet
+        channels = []
+        for group in groups:
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_group_process, args=(base_url, group, deadline, seconds, sender), daemon=True)
+            process.start()
+            sender.close()
+            channels.append((group, process, receiver))
+        reports = {}
+        for group, process, receiver in channels:
+            latencies, served, refused, failures, samples = receiver.recv()
+            process.join()
+            reports[group.name] = LoadReport(0.0, latencies, served, refused, failures, samples)
+    for report in reports.values():
+        report.seconds = time.monotonic() - started
+    return reports
+
+
+def _run_group(base_url: str, group: Group, deadline: float, seconds: float) -> LoadReport:
+    report = LoadReport()
+    targets = targets_for(group.queries)
     threads = [
-        threading.Thread(
-            target=_client, args=(base_url, targets_for(g.queries), i, deadline, reports[g.name], g), daemon=True
-        )
-        for g in groups
-        for i in range(g.clients)
+        threading.Thread(target=_client, args=(base_url, targets, i, deadline, report, group), daemon=True)
+        for i in range(group.clients)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(seconds + 2 * REQUEST_TIMEOUT)
-    for report in reports.values():
-        report.seconds = time.monotonic() - started
-    return reports
+    return report
+
+
+def _group_process(base_url: str, group: Group, deadline: float, seconds: float, sender: Connection) -> None:
+    report = _run_group(base_url, group, deadline, seconds)
+    with report.lock:
+        sender.send((report.latencies, report.served, report.refused, report.failures, report.failure_samples))
+    sender.close()
 
 
 @dataclass
@@ -424,8 +456,27 @@ def _document_scenario(args: argparse.Namespace) -> int:
 
 
 def server_rss_mb(server: Server) -> float:
-    """Resident memory of the server process (MB), from /proc."""
-    for line in Path(f"/proc/{server.process.pid}/status").read_text(encoding="utf-8").splitlines():
+    """Resident memory of the server and its worker processes (MB, summed), from /proc."""
+    return sum(_rss_mb(pid) for pid in _process_tree(server.process.pid))
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for parent in pids:  # grows while it is walked: children, then theirs
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                pids += [int(child) for child in task.read_text().split()]
+            except OSError:  # the thread ended meanwhile
+                continue
+    return pids
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines()
+    except OSError:  # the process ended meanwhile
+        return 0.0
+    for line in lines:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0

@@ -2,4 +2,6 @@
 
 from search_app.cli import main
 
-raise SystemExit(main())
+# Guarded: the server's worker processes (spawned) import this module again as __mp_main__.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,12 +5,18 @@ WSGI middleware `Admission` sits in front of the Flask app:
 
 - Each request is classified by its cost (`request_cost`: query length, number of words,
   width of its OR groups, filter values, result depth). Cheap ones go straight through;
-  expensive ones share a few slots (EDU_SEARCH_EXPENSIVE_SLOTS) and, when those and a short
-  queue are full, get 503 with Retry-After at once — so a flood of expensive queries cannot
-  occupy the server's threads and starve the cheap ones.
-- An expensive request runs against the time budget (EDU_SEARCH_TIME_BUDGET_MS): when it is
-  not done by then the client gets 503 with Retry-After; the work finishes in the background
-  but keeps its slot, so abandoned work stays bounded too.
+  expensive ones share a few slots (EDU_SEARCH_EXPENSIVE_SLOTS) and wait for one in a bounded
+  queue (EDU_SEARCH_EXPENSIVE_QUEUE); beyond it they get 503 with Retry-After at once — so a
+  flood of expensive queries cannot occupy the server's threads and starve the cheap ones.
+  Waiting rather than refusing matters: a refusal is cheap, but clients that retry at once
+  turn refusals into thousands of requests a second.
+- An expensive request (under `serve`, every request) runs against the time budget
+  (EDU_SEARCH_TIME_BUDGET_MS): when it is not done by
+  then the client gets 503 with Retry-After; the work finishes in the background but keeps
+  its slot, so abandoned work stays bounded too.
+- Where the work runs is a `Runner`: threads of this process (tests, `create_app`), or, under
+  `serve`, worker processes (`search_app.web.workers`): the expensive requests in their own,
+  at a lower CPU priority, so neither holds the serving process's interpreter lock.
 
 The server's own connection limits (connection limit, idle timeout, threads) are read
 here as well and passed to waitress by `search_app.web.serve`. No Flask here: the CLI reads
@@ -24,10 +30,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from search_app.query import parse_query
@@ -39,8 +45,10 @@ QUERY_PARAMS = ("q", "vs")
 FILTER_PARAMS = ("year", "topic", "section", "doc_kind", "source")
 DOCUMENT_PREFIXES = ("/doc/", "/api/doc/")
 MAX_PARSED_VALUES = 8  # query texts per parameter that the classification reads
+COST_CACHE_SIZE = 1024  # distinct (path, query string) costs remembered
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Response = tuple[str, list[tuple[str, str]], list[bytes]]  # status, headers, the whole body
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,12 @@ class ServerLimits:
     time_budget_ms: int = 5_000  # longest an engine request may take before 503 + Retry-After
     expensive_cost: int = 12  # a request of at least this cost (request_cost) is "expensive"
     expensive_slots: int = 1  # expensive requests running at once
-    expensive_queue: int = 1  # expensive requests waiting for a slot; beyond that 503 at once
-    threads: int = 8  # waitress worker threads
+    # Expensive requests waiting for a slot (each on an idle server thread, within the time
+    # budget); beyond that 503 at once. Waiting, not refusing, keeps a crowd of clients from
+    # retrying in a tight loop: refusals are cheap, but thousands a second are not.
+    expensive_queue: int = 32
+    threads: int = 48  # waitress worker threads: room for the queue and the cheap requests
+    processes: int = 2  # `serve`: worker processes answering the cheap requests (expensive ones have their own)
     connection_limit: int = 1000  # open client connections (idle ones included)
     idle_timeout_s: int = 10  # an idle connection is closed after this many seconds
 
@@ -88,6 +100,7 @@ ENV = {
     "expensive_slots": "EDU_SEARCH_EXPENSIVE_SLOTS",
     "expensive_queue": "EDU_SEARCH_EXPENSIVE_QUEUE",
     "threads": "EDU_SEARCH_THREADS",
+    "processes": "EDU_SEARCH_PROCESSES",
     "connection_limit": "EDU_SEARCH_CONNECTION_LIMIT",
     "idle_timeout_s": "EDU_SEARCH_IDLE_TIMEOUT",
 }
@@ -139,7 +152,14 @@ class Admission:
     the site's style). `counts` (cheap, expensive, refused, over_budget) is for tests and logs.
     """
 
-    def __init__(self, app: WsgiApp, limits: ServerLimits, refuse: Callable[[dict[str, Any], Busy, Callable[..., Any]], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        limits: ServerLimits,
+        refuse: Callable[[dict[str, Any], Busy, Callable[..., Any]], Iterable[bytes]],
+        runner: Runner | None = None,
+        cheap_runner: Runner | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
         self.refuse = refuse
@@ -147,9 +167,12 @@ class Admission:
         # work abandoned at the time budget still counts until it is done.
         self._admitted = threading.BoundedSemaphore(limits.expensive_slots + limits.expensive_queue)
         self._running = threading.BoundedSemaphore(limits.expensive_slots)
-        self._pool = ThreadPoolExecutor(max_workers=limits.expensive_slots, thread_name_prefix="expensive")
+        self.runner = runner or ThreadRunner(app, limits.expensive_slots)
+        self.cheap_runner = cheap_runner  # None: cheap requests run on the server's own thread
         self.counts = {"cheap": 0, "expensive": 0, "refused": 0, "over_budget": 0}
         self._count_lock = threading.Lock()
+        # The cost of the same query string is computed once: a flood repeats it.
+        self._costs: dict[tuple[str, str], int] = {}
 
     def _count(self, key: str) -> None:
         with self._count_lock:
@@ -159,19 +182,21 @@ class Admission:
         path = environ.get("PATH_INFO", "")
         if path.startswith(FREE_PREFIXES):
             return self.app(environ, start_response)
-        args = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        if request_cost(args, path) < self.limits.expensive_cost:
-            self._count("cheap")
-            return self.app(environ, start_response)
         try:
-            status, headers, body = self._admit(environ)
+            if self._cost(path, environ.get("QUERY_STRING", "")) < self.limits.expensive_cost:
+                self._count("cheap")
+                if self.cheap_runner is None:
+                    return self.app(environ, start_response)
+                status, headers, body = self._run(self.cheap_runner, environ, time.monotonic() + self.limits.time_budget_ms / 1000)
+            else:
+                status, headers, body = self._admit(environ)
         except Busy as busy:
             self._count("over_budget" if busy.reason == "budget" else "refused")
             return self.refuse(environ, busy, start_response)
         start_response(status, headers)
         return body
 
-    def _admit(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    def _admit(self, environ: dict[str, Any]) -> Response:
         """Run an expensive request in a slot within the time budget (waiting included), or raise Busy."""
         deadline = time.monotonic() + self.limits.time_budget_ms / 1000
         retry = self.limits.retry_after_s
@@ -181,36 +206,91 @@ class Admission:
             self._admitted.release()
             raise Busy("budget", retry)
         self._count("expensive")
+        return self._run(self.runner, environ, deadline, self._release)
+
+    def _run(self, runner: Runner, environ: dict[str, Any], deadline: float, done: Callable[[], None] | None = None) -> Response:
+        """The response of `runner` within the deadline, or Busy; `done` is called when the work ends (also when abandoned)."""
+        retry = self.limits.retry_after_s
         try:
-            future = self._pool.submit(self._call_app, environ)
+            future = runner.submit(environ)
         except BaseException:
-            self._release()
+            if done is not None:
+                done()
             raise
+        if done is not None:
+            future.add_done_callback(lambda _: done())
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             raise Busy("budget", retry) from None
+        except BrokenExecutor:
+            # A worker process died (killed, out of memory): the runner starts a new one.
+            runner.restart()
+            raise Busy("queue", retry) from None
+
+    def _cost(self, path: str, query_string: str) -> int:
+        key = (path if path.startswith(DOCUMENT_PREFIXES) else "", query_string)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = request_cost(parse_qs(query_string, keep_blank_values=True), path)
+            if len(self._costs) >= COST_CACHE_SIZE:
+                self._costs.clear()
+            self._costs[key] = cost
+        return cost
 
     def _release(self) -> None:
         self._running.release()
         self._admitted.release()
 
-    def _call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
-        """The app's whole response (status, headers, body), made on a pool thread; frees the slot at the end."""
-        try:
-            response: dict[str, Any] = {}
 
-            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-                response.update(status=status, headers=headers)
-                return lambda data: None
+def collect_response(app: WsgiApp, environ: dict[str, Any]) -> Response:
+    """Call a WSGI app and collect its whole response (status, headers, body), so the budget covers rendering."""
+    response: dict[str, Any] = {}
 
-            result = self.app(environ, start_response)
-            try:
-                body = list(result)  # the whole body here, so that the budget covers rendering too
-            finally:
-                close = getattr(result, "close", None)
-                if close:
-                    close()
-            return response["status"], response["headers"], body
-        finally:
-            self._release()
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        response.update(status=status, headers=headers)
+        return lambda data: None
+
+    result = app(environ, start_response)
+    try:
+        body = list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close:
+            close()
+    return response["status"], response["headers"], body
+
+
+class Runner(Protocol):
+    """Where requests run: threads of this process, or worker processes (`search_app.web.workers`)."""
+
+    def submit(self, environ: dict[str, Any]) -> Future[Response]:
+        """Start the request; the future holds its whole response."""
+        ...
+
+    def restart(self) -> None:
+        """Replace workers that died."""
+        ...
+
+    def close(self) -> None:
+        """Stop the workers."""
+        ...
+
+
+class ThreadRunner:
+    """Expensive requests on threads of the serving process (tests, the development server)."""
+
+    def __init__(self, app: WsgiApp, workers: int) -> None:
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="expensive")
+
+    def submit(self, environ: dict[str, Any]) -> Future[Response]:
+        """Run the app on a pool thread."""
+        return self.pool.submit(collect_response, self.app, environ)
+
+    def restart(self) -> None:
+        """Threads do not die: nothing to do."""
+
+    def close(self) -> None:
+        """Let running requests finish, then stop the threads."""
+        self.pool.shutdown(wait=True)

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -145,6 +147,84 @@ def test_an_expensive_query_over_the_time_budget_gets_503_with_retry_after(seed_
     slow.release.set()
     assert app.test_client().get(_expensive_url()).status_code == 200
     assert app.wsgi_app.counts["over_budget"] >= 1
+
+
+def test_an_expensive_query_waits_in_the_queue_instead_of_being_refused(seed_index: Path) -> None:
+    """Within the queue, a second expensive query waits for the slot and is answered: no retry loop."""
+    app = create_app({"INDEX_DIR": seed_index, "LIMITS": ServerLimits(expensive_slots=1, expensive_queue=1)})
+    slow = SlowEngine(app)
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(app.test_client().get(_expensive_url()))) for _ in range(2)]
+    threads[0].start()
+    try:
+        assert slow.entered.wait(30)
+        threads[1].start()
+        time.sleep(0.3)  # the second is waiting for the slot
+        assert app.wsgi_app.counts["refused"] == 0
+        assert app.test_client().get(_expensive_url()).status_code == 503, "a third is beyond the queue"
+    finally:
+        slow.release.set()
+        for thread in threads:
+            thread.join(30)
+    assert [a.status_code for a in answers] == [200, 200]
+
+
+# -- worker processes (what `serve` runs) ---------------------------------------------------------
+@pytest.fixture()
+def worker_app(seed_index: Path):
+    app = create_app({"INDEX_DIR": seed_index, "WORKER_PROCESSES": True, "LIMITS": ServerLimits(processes=1)})
+    yield app
+    app.wsgi_app.runner.close()
+    app.wsgi_app.cheap_runner.close()
+
+
+def _without_timing(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "took_ms"}
+
+
+def _worker_pids(runner) -> set[int]:
+    return set(runner.pool._processes)  # the executor's own table: no public accessor
+
+
+def test_worker_processes_answer_as_the_serving_process_would(worker_app, seed_index: Path) -> None:
+    local = create_app({"INDEX_DIR": seed_index}).test_client()
+    client = worker_app.test_client()
+    for url in [f"/api/search?{urlencode({'q': q})}" for q in (*CHEAP_QUERIES, EXPENSIVE_QUERY)] + ["/api/trend?q=双减"]:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert _without_timing(answer.get_json()) == _without_timing(local.get(url).get_json()), url
+    # A request body crosses to the worker too.
+    pasted = {"text": "深入推进双减工作"}
+    answer = client.post("/api/passage", json=pasted)
+    assert answer.status_code == 200
+    assert _without_timing(answer.get_json()) == _without_timing(local.post("/api/passage", json=pasted).get_json())
+    page = client.get(f"/search?{urlencode({'q': '双减'})}")
+    assert page.status_code == 200 and "<mark" in page.get_data(as_text=True)
+    assert page.headers["Content-Security-Policy"]
+    counts = worker_app.wsgi_app.counts
+    assert counts["expensive"] == 1 and counts["cheap"] >= len(CHEAP_QUERIES) + 3
+    # Both pools really are other processes, the expensive one at a lower CPU priority.
+    cheap, expensive = _worker_pids(worker_app.wsgi_app.cheap_runner), _worker_pids(worker_app.wsgi_app.runner)
+    assert cheap and expensive and os.getpid() not in cheap | expensive
+    assert all(os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, 0) for pid in expensive)
+
+
+def test_a_killed_worker_costs_one_503_and_is_replaced(worker_app) -> None:
+    client = worker_app.test_client()
+    url = f"/api/search?{urlencode({'q': '双减'})}"
+    assert client.get(url).status_code == 200
+    (pid,) = _worker_pids(worker_app.wsgi_app.cheap_runner)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    statuses = []
+    while time.monotonic() < deadline:
+        response = client.get(url)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            break
+        assert response.status_code == 503 and response.headers["Retry-After"], response.get_data(as_text=True)
+    assert statuses[-1] == 200 and statuses.count(503) <= 1, statuses
+    assert _worker_pids(worker_app.wsgi_app.cheap_runner) != {pid}
 
 
 # -- response amplification ---------------------------------------------------------------------

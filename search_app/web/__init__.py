@@ -2,7 +2,8 @@
 
 Configuration, later sources winning: built-in defaults → the environment
 ($EDU_SEARCH_INDEX, see `speechindex.config`; the resource limits, see `search_app.limits`) → the
-`test_config` mapping (keys "INDEX_DIR", "LIMITS").
+`test_config` mapping (keys "INDEX_DIR", "LIMITS"; "WORKER_PROCESSES" answers requests in worker
+processes, as `serve` does; "WORKER" marks such a worker's own app).
 Errors become pages in the site's style (JSON `{"error": …}` under /api/): 400 for a bad
 parameter, 404, 503 while the index is missing or outdated and (with Retry-After) when
 admission control refuses a request or it exceeds the time budget, 500 for anything else.
@@ -21,9 +22,12 @@ from search_app.engine import SearchEngine
 from search_app.limits import Admission, Busy, ServerLimits
 from search_app.web import api, pages
 from search_app.web.state import SearchState, reindex_command
+from search_app.web.workers import ProcessRunner
 from speechindex.config import default_index_dir
 from speechindex.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
 from speechindex.location import repair_command
+
+EXPENSIVE_NICENESS = 10  # CPU priority of the expensive requests' worker processes, below the rest
 
 HTTP_TITLES = {
     400: "请求参数有误",
@@ -55,7 +59,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     _register_errors(app)
-    app.wsgi_app = Admission(app.wsgi_app, limits, _busy_responder(app))  # type: ignore[method-assign]
+    if not app.config.get("WORKER"):
+        runners: tuple[ProcessRunner | None, ProcessRunner | None] = (None, None)
+        if app.config.get("WORKER_PROCESSES"):
+            # The production server: requests answered in worker processes (search_app.web.workers),
+            # the expensive ones in their own, at a lower CPU priority: cheap requests win the CPU.
+            config = {"INDEX_DIR": app.config["INDEX_DIR"], "LIMITS": limits}
+            runners = (ProcessRunner(config, limits.expensive_slots, EXPENSIVE_NICENESS), ProcessRunner(config, limits.processes))
+        app.wsgi_app = Admission(app.wsgi_app, limits, _busy_responder(app), *runners)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import waitress
 
-from search_app.limits import ServerLimits
+from search_app.limits import Admission, ServerLimits
 from search_app.web import create_app
 from search_app.web.state import reindex_command
 from speechindex.errors import IndexMissing, IndexOutdated
@@ -26,8 +26,9 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
     running server then picks up without a restart.
     """
     limits = _fit_connection_limit(limits)
-    app = create_app({"INDEX_DIR": index_dir, "LIMITS": limits})
+    app = create_app({"INDEX_DIR": index_dir, "LIMITS": limits, "WORKER_PROCESSES": True})
     engine = app.extensions["engine"]
+    admission: Admission = app.wsgi_app  # type: ignore[assignment]
     try:
         engine.check()
         stats = engine.stats()
@@ -53,6 +54,7 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
         )
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        _stop_workers(admission)
         return 1
     # A host name such as "localhost" may resolve to several sockets (IPv4 and IPv6).
     listening = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
@@ -61,7 +63,7 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
         print(f"serving on http://{shown}:{bound_port}/  (Ctrl-C to stop)", flush=True)
     print(
         f"limits: {limits.threads} threads, {limits.connection_limit} connections, idle timeout {limits.idle_timeout_s} s, "
-        f"time budget {limits.time_budget_ms} ms, {limits.expensive_slots} expensive slot(s) "
+        f"{limits.processes} worker processes, time budget {limits.time_budget_ms} ms, {limits.expensive_slots} expensive slot(s) "
         f"(cost >= {limits.expensive_cost}), /doc pages of {limits.doc_page_chars} characters",
         flush=True,
     )
@@ -71,7 +73,14 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
         print("stopped")
     finally:
         server.close()
+        _stop_workers(admission)
     return 0
+
+
+def _stop_workers(admission: Admission) -> None:
+    admission.runner.close()
+    if admission.cheap_runner is not None:
+        admission.cheap_runner.close()
 
 
 def _fit_connection_limit(limits: ServerLimits) -> ServerLimits:

@@ -1,0 +1,111 @@
+"""Expensive requests in worker processes, so that their CPU work never holds the server's GIL.
+
+A 500-character OR query scores, counts and facets a union over the postings of the most
+common words and renders a large page: about 0.1 s of mostly Python work. On a thread of the
+serving process that work holds the interpreter lock in 5 ms turns, and every cheap request
+(a few ms of work, but many lock hand-offs) waits behind it. `ProcessRunner` runs the admitted
+expensive requests (`search_app.limits.Admission`) in a pool of spawned processes instead,
+each with its own app and engine over the same index (generation swaps are followed there as
+here). Cheap requests stay in the serving process.
+
+Requests cross as a plain WSGI environ (the CGI variables and the body); the response comes
+back whole (status, headers, body).
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from typing import Any
+
+from search_app.limits import Response, WsgiApp, collect_response
+
+WORKER_START_TIMEOUT = 120  # seconds; a worker that takes longer is a broken installation
+
+_APP: WsgiApp | None = None  # the worker process's app (without admission control)
+
+
+def _start_worker(config: dict[str, Any], niceness: int) -> None:
+    from search_app.web import create_app
+
+    global _APP
+    if niceness:
+        os.nice(niceness)
+    _APP = create_app({**config, "WORKER": True}).wsgi_app
+
+
+def _handle(environ: dict[str, Any], body: bytes) -> Response:
+    assert _APP is not None, "worker not started"
+    environ = {
+        **environ,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    return collect_response(_APP, environ)
+
+
+def _ready() -> bool:
+    return _APP is not None
+
+
+def portable_environ(environ: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """The request's picklable part (CGI variables, URL scheme) and its body."""
+    kept = {k: v for k, v in environ.items() if isinstance(v, str) and ("." not in k or k == "wsgi.url_scheme")}
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    return kept, body
+
+
+class ProcessRunner:
+    """Requests on `workers` spawned processes, at `niceness` (`search_app.limits.Runner`)."""
+
+    def __init__(self, config: dict[str, Any], workers: int, niceness: int = 0) -> None:
+        self.config = config
+        self.workers = workers
+        self.niceness = niceness
+        self._lock = threading.Lock()
+        self.pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # Spawned, not forked: the serving process already runs tantivy's threads.
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.config, self.niceness),
+        )
+        # Started and ready before the server listens: a worker's imports and index opening
+        # must not eat the first requests' time budget.
+        for ready in [pool.submit(_ready) for _ in range(self.workers)]:
+            ready.result(timeout=WORKER_START_TIMEOUT)
+        return pool
+
+    def submit(self, environ: dict[str, Any]) -> Future[Response]:
+        """Send the request to a worker process."""
+        kept, body = portable_environ(environ)
+        return self.pool.submit(_handle, kept, body)
+
+    def restart(self) -> None:
+        """Replace the pool if a worker died (once, however many requests saw it die)."""
+        with self._lock:
+            try:
+                self.pool.submit(_ready)
+                return
+            except BrokenExecutor:
+                old, self.pool = self.pool, self._start()
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
