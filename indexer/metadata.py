@@ -297,7 +297,7 @@ def _year_from_content(
 
     The page's upload date only breaks ties: pages are uploaded months or years later.
     """
-    low, high, phrases = bounds
+    low, high, _phrases = bounds
     part = text[:CONTENT_CHARS]
     counts = Counter(year for year, target in _year_mentions(part) if not target and year <= NEWEST_YEAR)
     anonymised = len(_ANONYMISED_YEAR.findall(part))
@@ -307,27 +307,39 @@ def _year_from_content(
         return None
     allowed = Counter({year: n for year, n in counts.items() if low <= year <= high})
     if not allowed:
-        if low == high:
-            warnings.append(f"year {low} inferred only from dated phrases: {'、'.join(phrases)}")
-            return low
-        if counts:
-            warnings.append(
-                f"year unknown: the years the text mentions ({', '.join(map(str, sorted(counts)))}) "
-                f"contradict {'、'.join(phrases)} ({_bounds_label(low, high)}){upload_note}"
-            )
-        else:
-            warnings.append(f"year unknown: no year in the text{upload_note}")
-        return None
+        return _year_from_bounds(counts, bounds, upload_note, warnings)
+    return _most_mentioned(allowed, upload_date, upload_note, warnings)
+
+
+def _year_from_bounds(
+    counts: Counter[int], bounds: tuple[int, int, list[str]], upload_note: str, warnings: list[str]
+) -> int | None:
+    """No year the text mentions fits the dated phrases: their bounds decide when they name one year."""
+    low, high, phrases = bounds
+    if low == high:
+        warnings.append(f"year {low} inferred only from dated phrases: {'、'.join(phrases)}")
+        return low
+    if counts:
+        warnings.append(
+            f"year unknown: the years the text mentions ({', '.join(map(str, sorted(counts)))}) "
+            f"contradict {'、'.join(phrases)} ({_bounds_label(low, high)}){upload_note}"
+        )
+    else:
+        warnings.append(f"year unknown: no year in the text{upload_note}")
+    return None
+
+
+def _most_mentioned(allowed: Counter[int], upload_date: str | None, upload_note: str, warnings: list[str]) -> int:
+    """The most mentioned year; a tie goes to the upload year when it is among them, else the latest."""
     top = max(allowed.values())
     tied = sorted(year for year, n in allowed.items() if n == top)
     upload_year = int(upload_date[:4]) if upload_date and upload_date[:4].isdigit() else None
     if len(tied) > 1 and upload_year in tied:
         year, how = upload_year, f"; tie between {tied} broken by the upload date {upload_date}"
+    elif len(tied) > 1:
+        year, how = tied[-1], f"; tie between {tied}: the latest is taken"
     else:
-        year = tied[-1]
-        how = f"; tie between {tied}: the latest is taken" if len(tied) > 1 else ""
-        if upload_date and not how:
-            how = upload_note
+        year, how = tied[-1], upload_note
     others = ", ".join(f"{y}×{n}" for y, n in sorted(allowed.items()) if y != year)
     warnings.append(
         f"year {year} inferred from the text: {year} is mentioned {top}×"

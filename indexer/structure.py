@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
@@ -25,13 +26,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from indexer.models import Section, SourceHeading
+from indexer.readers.dates import CN_DIGITS
 from speechindex.schema import KIND_OTHER, SECTION_KINDS
 
 HEADINGS_PATH = Path(__file__).with_name("data") / "headings.toml"
 
 DOC_KIND_LAW = "法规"
 
-_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _BLANK = " \t\u3000"
 _CLOSERS = "”’\"'」』）)】》 \t\u3000"
 # Where a slogan heading may be cut: clause commas, not the 、 inside an enumeration.
@@ -46,6 +47,10 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _IGNORED_IN_MATCH = re.compile("[\\s\u200b\u200c\u200d\u2060\ufeff]+")
 
 
+# How a rule checks a match at a position: (scanner, rule, match, pos, line_end, midline).
+_Check = Callable[["_Scanner", "_Rule", re.Match[str], int, int, bool], "_Found | None"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     name: str
@@ -53,6 +58,7 @@ class _Rule:
     level: int
     midline: bool
     unit_levels: dict[str, int]
+    check: _Check
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,12 @@ def _grammar(path: Path = HEADINGS_PATH) -> _Grammar:
     with path.open("rb") as fh:
         data = tomllib.load(fh)
     limits = data["limits"]
+    names = [r["name"] for r in data["rules"]]
+    for name in names:
+        if name not in RULE_CHECKS:
+            raise ValueError(f"{path}: unknown heading rule {name!r} (known: {', '.join(RULE_CHECKS)})")
+    if "article" not in names:
+        raise ValueError(f"{path}: no 'article' rule (it tells laws from other documents)")
     rules = tuple(
         _Rule(
             name=r["name"],
@@ -99,6 +111,7 @@ def _grammar(path: Path = HEADINGS_PATH) -> _Grammar:
             level=int(r.get("level", 1)),
             midline=bool(r.get("midline", False)),
             unit_levels=dict(r.get("unit_levels", {})),
+            check=RULE_CHECKS[r["name"]],
         )
         for r in data["rules"]
     )
@@ -147,13 +160,13 @@ def _grammar(path: Path = HEADINGS_PATH) -> _Grammar:
 
 def _cn_number(s: str) -> int | None:
     """一..九十九 as an int; None for anything that is not a well-formed numeral (e.g. 十三五)."""
-    if s in _CN_DIGITS:
-        return _CN_DIGITS[s]
+    if s in CN_DIGITS:
+        return CN_DIGITS[s]
     tens, sep, ones = s.partition("十")
     if not sep or len(tens) > 1 or len(ones) > 1:
         return None
-    t = 1 if not tens else _CN_DIGITS.get(tens)
-    o = 0 if not ones else _CN_DIGITS.get(ones)
+    t = 1 if not tens else CN_DIGITS.get(tens)
+    o = 0 if not ones else CN_DIGITS.get(ones)
     if t is None or o is None:
         return None
     return t * 10 + o
@@ -238,7 +251,7 @@ class _Scanner:
             m = rule.pattern.match(self.text, pos, line_end)
             if m is None:
                 continue
-            found = getattr(self, f"_rule_{rule.name}")(rule, m, pos, line_end, midline)
+            found = rule.check(self, rule, m, pos, line_end, midline)
             if found is not None:
                 return rule.name, found
         return None
@@ -257,7 +270,7 @@ class _Scanner:
             return None
         return _Heading(pos, 3, line[: end_m.end()])
 
-    # -- rules, named as in headings.toml -------------------------------------------------
+    # -- rule checks (RULE_CHECKS maps the names of headings.toml to them) -----------------
 
     def _rule_division(self, rule: _Rule, m: re.Match[str], pos: int, line_end: int, midline: bool) -> _Found | None:
         line = self.text[pos:line_end].rstrip()
@@ -284,8 +297,6 @@ class _Scanner:
             return None
         title = self._title(pos, m.end(), line_end, rule.level, midline)
         return None if title is None else _Found(rule.level, title, n)
-
-    _rule_cn_paren = _rule_cn_numeral
 
     def _rule_cn_lone(self, rule: _Rule, m: re.Match[str], pos: int, line_end: int, midline: bool) -> _Found | None:
         # A bare numeral line is weak evidence: only the exact next number counts.
@@ -359,33 +370,58 @@ class _Scanner:
     def _title(self, pos: int, body: int, line_end: int, level: int, midline: bool) -> str | None:
         """The heading text starting at pos (marker included), or None for a list item."""
         g = self.g
-        # Only the head of the line can hold the title; a page whose line breaks were lost
-        # is one huge line, and copying all of it per candidate would be quadratic.
-        stop = min(line_end, pos + 2 * g.heading_max)
-        line = self.text[pos:stop]
-        if stop == line_end:
-            line = line.rstrip()
+        line, whole_line = self._head_of_line(pos, line_end)
         start = body - pos
         end_m = g.sentence_end.search(line, start)
         if end_m is not None and end_m.group() in "；;":
             return None  # "一、…；" is an enumerated clause, not a heading
         whole_max = g.item_max if level == 3 else g.heading_max
-        whole_line = stop == line_end and len(line) <= whole_max
-        if not midline and whole_line and (end_m is None or end_m.end() == len(line)):
+        if not midline and whole_line and len(line) <= whole_max and (end_m is None or end_m.end() == len(line)):
             return line
-        cut = end_m.end() if end_m is not None else None
-        if midline:
-            glued = _GLUED_START.search(line, start + 2)
-            if glued is not None and (cut is None or glued.start() < cut):
-                cut = glued.start()
+        cut = _runin_end(line, start, end_m, midline)
         limit = g.item_max if (midline or level == 3) else g.heading_max
         if cut is not None and cut <= limit:
             return line[:cut].rstrip(_BLANK)
         if level == 3:
             return None
-        window = line[: g.runin_cut]
-        commas = [mm.start() for mm in _CLAUSE_PUNCT.finditer(window, start + 2)]
-        return (window[: commas[-1]] if commas else window).rstrip(_BLANK)
+        return _slogan(line, start, g.runin_cut)
+
+    def _head_of_line(self, pos: int, line_end: int) -> tuple[str, bool]:
+        """The head of the line at pos that can hold a title, and whether it is the whole line."""
+        # A page whose line breaks were lost is one huge line: copying all of it per
+        # candidate would be quadratic.
+        stop = min(line_end, pos + 2 * self.g.heading_max)
+        line = self.text[pos:stop]
+        return (line.rstrip(), True) if stop == line_end else (line, False)
+
+
+def _runin_end(line: str, start: int, end_m: re.Match[str] | None, midline: bool) -> int | None:
+    """Where a run-in heading ends: its first sentence end, or before a glued year or item number mid-line."""
+    cut = end_m.end() if end_m is not None else None
+    if midline:
+        glued = _GLUED_START.search(line, start + 2)
+        if glued is not None and (cut is None or glued.start() < cut):
+            cut = glued.start()
+    return cut
+
+
+def _slogan(line: str, start: int, runin_cut: int) -> str:
+    """A heading with no sentence end within reach: cut at the last clause comma before `runin_cut`."""
+    window = line[:runin_cut]
+    commas = [m.start() for m in _CLAUSE_PUNCT.finditer(window, start + 2)]
+    return (window[: commas[-1]] if commas else window).rstrip(_BLANK)
+
+
+# The check of each rule `name` in headings.toml; an unknown name there fails at load.
+RULE_CHECKS: dict[str, _Check] = {
+    "division": _Scanner._rule_division,
+    "article": _Scanner._rule_article,
+    "cn_numeral": _Scanner._rule_cn_numeral,
+    "cn_lone": _Scanner._rule_cn_lone,
+    "cn_paren": _Scanner._rule_cn_numeral,
+    "arabic": _Scanner._rule_arabic,
+    "damaged": _Scanner._rule_damaged,
+}
 
 
 def _is_law(text: str, g: _Grammar, doc_kind: str | None) -> bool:

@@ -268,6 +268,33 @@ def test_seed000_damaged_level1_headings() -> None:
 # -- grammar details on small texts ------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('name = "arabic"', 'name = "roman"', "unknown heading rule 'roman' (known: division, article,"),
+        ('name = "article"', 'name = "articles"', "unknown heading rule 'articles'"),
+    ],
+)
+def test_an_unknown_rule_name_in_the_grammar_fails_at_load(tmp_path: Path, old: str, new: str, message: str) -> None:
+    from indexer.structure import HEADINGS_PATH, _grammar
+
+    edited = tmp_path / "headings.toml"
+    edited.write_text(HEADINGS_PATH.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _grammar(edited)
+
+
+def test_the_grammar_needs_the_article_rule(tmp_path: Path) -> None:
+    from indexer.structure import HEADINGS_PATH, _grammar
+
+    text = HEADINGS_PATH.read_text(encoding="utf-8")
+    start = text.index('[[rules]]\nname = "article"')
+    edited = tmp_path / "headings.toml"
+    edited.write_text(text[:start] + text[text.index("[[rules]]", start + 1) :], encoding="utf-8")
+    with pytest.raises(ValueError, match="no 'article' rule"):
+        _grammar(edited)
+
+
 def test_text_without_headings_is_one_section() -> None:
     text = "今天我们召开会议。大家要认真落实。\n"
     [only] = split_sections(text)
