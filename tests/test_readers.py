@@ -408,6 +408,20 @@ def test_csv_gbk_chinese_headers_and_bad_rows(tmp_path: Path) -> None:
     assert reasons["gbk.csv#3"].startswith("row 3 (line 5): has 4 fields but the header has 3")
 
 
+def test_csv_and_jsonl_records_warn_alike_on_bad_years_and_dates(tmp_path: Path) -> None:
+    csv_source = "title,year,date,text\n坏值,明年,2023年13月,正文\n仅日期,,2023/5/6,正文\n"
+    jsonl_source = (
+        '{"title": "坏值", "year": "明年", "date": "2023年13月", "text": "正文"}\n'
+        '{"title": "仅日期", "date": "2023/5/6", "text": "正文"}\n'
+    )
+    for name, source in (("r.csv", csv_source), ("r.jsonl", jsonl_source)):
+        bad, dated = read_file(write(tmp_path / name, source), tmp_path).documents
+        assert (bad.year, bad.date, bad.warnings) == (
+            None, None, ["ignored invalid year (not a year: '明年')", "ignored unrecognised date '2023年13月'"]
+        ), name
+        assert (dated.year, dated.date, dated.warnings) == (2023, "2023-05-06", []), name
+
+
 def test_csv_without_text_column(tmp_path: Path) -> None:
     error = read_error(write(tmp_path / "x.csv", "name,value\na,1\n"))
     assert error.reason == (

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from indexer.models import RawDocument
-from indexer.readers.dates import normalise_date, parse_year, year_of
+from indexer.readers.dates import record_year_date
 from indexer.readers.text import decode_bytes, read_bytes
 from speechindex.errors import CorpusError
 
@@ -116,22 +116,13 @@ def _record(
     text = row[columns["text"]]
     if not text.strip():
         raise CorpusError(record_path, f"{where}: empty text")
-    warnings: list[str] = []
-    raw_date = cell("date")
-    date = normalise_date(raw_date)
-    if raw_date and date is None:
-        warnings.append(f"ignored unrecognised date {raw_date!r}")
-    try:
-        year = parse_year(cell("year"))
-    except ValueError as error:
-        warnings.append(f"ignored invalid year ({error})")
-        year = None
+    year, date, warnings = record_year_date(cell("year"), cell("date"))
     return RawDocument(
         text=text,
         source_file=record_path,
         fmt="csv",
         title=cell("title"),
-        year=year if year is not None else year_of(date),
+        year=year,
         date=date,
         url=cell("url"),
         source=cell("source"),

@@ -78,6 +78,24 @@ def year_of(date: str | None) -> int | None:
     return int(date[:4]) if date else None
 
 
+def record_year_date(year: object, date: object) -> tuple[int | None, str | None, list[str]]:
+    """The year and ISO date of a collection record's values, and warnings for values dropped.
+
+    A record is read leniently: a bad year or date is ignored with a warning, and a
+    missing year is the date's.
+    """
+    warnings: list[str] = []
+    try:
+        parsed_year = parse_year(year)
+    except ValueError as error:
+        warnings.append(f"ignored invalid year ({error})")
+        parsed_year = None
+    iso = normalise_date(date)
+    if date not in (None, "") and iso is None:
+        warnings.append(f"ignored unrecognised date {date!r}")
+    return (parsed_year if parsed_year is not None else year_of(iso)), iso, warnings
+
+
 # ---------------------------------------------------------------- dates written in text
 
 CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4,

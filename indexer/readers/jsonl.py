@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.models import RawDocument
-from indexer.readers.dates import normalise_date, parse_year, year_of
+from indexer.readers.dates import record_year_date
 from indexer.readers.text import decode_bytes, read_bytes
 from speechindex.errors import CorpusError
 
@@ -63,22 +63,13 @@ def _record(record: Any, record_path: str, number: int) -> RawDocument:
     if text is None:
         raise CorpusError(record_path, f"line {number}: empty text")
 
-    warnings: list[str] = []
-    try:
-        year = parse_year(record.get("year"))
-    except ValueError as error:
-        warnings.append(f"ignored invalid year ({error})")
-        year = None
-    raw_date = record.get("date")
-    date = normalise_date(raw_date)
-    if raw_date not in (None, "") and date is None:
-        warnings.append(f"ignored unrecognised date {raw_date!r}")
+    year, date, warnings = record_year_date(record.get("year"), record.get("date"))
     return RawDocument(
         text=text.replace("\r\n", "\n").replace("\r", "\n"),
         source_file=record_path,
         fmt="jsonl",
         title=_string(record.get("title")),
-        year=year if year is not None else year_of(date),
+        year=year,
         date=date,
         url=_string(record.get("url")),
         source=_string(record.get("source")),
