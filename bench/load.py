@@ -457,10 +457,11 @@ def _document_scenario(args: argparse.Namespace) -> int:
 
 def server_rss_mb(server: Server) -> float:
     """Resident memory of the server and its worker processes (MB, summed), from /proc."""
-    return sum(_rss_mb(pid) for pid in _process_tree(server.process.pid))
+    return sum(_rss_mb(pid) for pid in process_tree(server.process.pid))
 
 
-def _process_tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """The pid and its descendants, parents first."""
     pids = [pid]
     for parent in pids:  # grows while it is walked: children, then theirs
         for task in Path(f"/proc/{parent}/task").glob("*/children"):

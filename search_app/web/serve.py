@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +68,8 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
         f"(cost >= {limits.expensive_cost}), /doc pages of {limits.doc_page_chars} characters",
         flush=True,
     )
+    # SIGTERM (service managers, `kill`) ends the server like Ctrl-C: the worker processes are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -75,6 +78,10 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
         server.close()
         _stop_workers(admission)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop_workers(admission: Admission) -> None:

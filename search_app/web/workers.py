@@ -19,12 +19,14 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from typing import Any
 
 from search_app.limits import Response, WsgiApp, collect_response
 
 WORKER_START_TIMEOUT = 120  # seconds; a worker that takes longer is a broken installation
+PARENT_CHECK_S = 1.0  # how often a worker checks that the server is still there
 
 _APP: WsgiApp | None = None  # the worker process's app (without admission control)
 
@@ -35,7 +37,15 @@ def _start_worker(config: dict[str, Any], niceness: int) -> None:
     global _APP
     if niceness:
         os.nice(niceness)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _APP = create_app({**config, "WORKER": True}).wsgi_app
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A server killed outright (SIGKILL, OOM) cannot stop its workers: they notice and go.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 def _handle(environ: dict[str, Any], body: bytes) -> Response:
