@@ -24,6 +24,7 @@ import re
 import statistics
 from pathlib import Path
 
+from bench.corpora import DEFAULT_WORKDIR, FULL, SPEECH, speech_corpora
 from bench.peers import BenchQuery
 
 JUDGMENTS = Path(__file__).with_name("judgments") / "speech_queries.json"
@@ -110,7 +111,6 @@ def _excerpt(text: str, terms: list[str], width: int = 32, windows: int = 2) -> 
 def pool(workdir: Path, judged: list[dict], k: int = 20) -> None:
     """Print, per query, the pooled sections (top k of each engine) with the text to judge them by."""
     from bench.peers import ENGINES, open_searcher
-    from bench.run import SPEECH, speech_corpora
     from bench.sections import load_sections
     from speechindex.analysis import get_analyzer
 
@@ -216,8 +216,6 @@ def evaluate_documents(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.run import DEFAULT_WORKDIR
-
     parser = argparse.ArgumentParser(description="relevance judgments: pool for assessment, or evaluate")
     parser.add_argument("command", choices=["pool", "eval", "mixed-grade", "mixed-eval"])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
@@ -234,7 +232,6 @@ def main(argv: list[str] | None = None) -> None:
         pool(args.workdir, judged, args.k)
     else:
         from bench.peers import ENGINES, open_searcher
-        from bench.run import SPEECH
 
         searchers = {e: open_searcher(e, args.workdir / SPEECH / e) for e in ENGINES}
         print(json.dumps(evaluate(searchers, [j for j in judged if j.get("grades")]), indent=2))
@@ -257,7 +254,6 @@ def _mixed(args: argparse.Namespace) -> None:
         print(json.dumps({j["id"]: len(j["grades"]) for j in judged}))
         return
     from bench.peers import ENGINES, open_searcher
-    from bench.run import FULL
 
     if args.only:
         judged = [j for j in judged if j["id"] in args.only]
