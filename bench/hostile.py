@@ -25,9 +25,9 @@ from pathlib import Path
 
 import docx
 
+from bench.corpora import REPO
 from speechindex.config import DEFAULT_MAX_FILE_MB
 
-REPO = Path(__file__).resolve().parents[1]
 SENTENCE = "同志们，我们要坚定不移推进教育强国建设，深化新时代教育评价改革，落实立德树人根本任务。"
 
 

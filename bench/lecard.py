@@ -28,8 +28,9 @@ from pathlib import Path
 
 import tantivy
 
-REPO = Path(__file__).resolve().parents[1]
-LECARD = REPO.parent / "shared" / "eval" / "lecard"
+from bench.corpora import SHARED
+
+LECARD = SHARED / "eval" / "lecard"
 PUBLISHED = {"P@5": 0.406, "P@10": 0.381, "MAP": 0.484}
 
 

@@ -24,31 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.corpora import CUSTOM, DEFAULT_WORKDIR, FULL, REPO, SPEECH, full_corpora, speech_corpora
 from bench.peers import BUILD_ONLY, ENGINES, BenchQuery, open_searcher
 from bench.queries import query_mix
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPORA = REPO.parent / "shared" / "corpora"
-DEFAULT_WORKDIR = Path(os.environ.get("BENCH_WORKDIR", "/tmp/edu-bench"))
-SPEECH = "speech"
-FULL = "full"
-CUSTOM = "custom"
-
-
-def speech_corpora() -> list[Path]:
-    """The seeds, the government/party work reports and the 2020 speeches.
-
-    corpus/ already ships the government work reports, so only the party congress reports are
-    taken from ../shared (a file is a corpus root of its own): nothing is indexed twice.
-    """
-    return [REPO / "corpus", SHARED_CORPORA / "gov_work_reports" / "cpc_congress_reports.jsonl", SHARED_CORPORA / "xi_speeches_2020"]
-
-
-def full_corpora() -> list[Path]:
-    """corpus/ plus everything else in ../shared/corpora (speeches, 新闻联播, laws), each document once."""
-    speech = speech_corpora()
-    taken = {"gov_work_reports", *(p.name for p in speech)}
-    return [*speech, *sorted(p for p in SHARED_CORPORA.iterdir() if p.is_dir() and p.name not in taken)]
+from bench.relevance import evaluate, load_judgments
 
 
 # ------------------------------------------------------------------------------------ builds
@@ -137,7 +116,6 @@ def run_set(name: str, corpora: list[Path], workdir: Path, build_runs: dict[str,
         latency[e] = time_queries(lambda q, fn=bare: fn(q, 20), queries, query_runs[e])
     result = {"name": name, "corpora": [str(c) for c in corpora], "builds": builds, "page": page, "latency": latency}
     if relevance:
-        from bench.relevance import evaluate, load_judgments
 
         judged = [j for j in load_judgments() if j.get("grades")]
         if judged:

@@ -22,8 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-NEWS = REPO.parent / "shared" / "corpora" / "xinwenlianbo"
+from bench.corpora import REPO, SHARED_CORPORA
+
+NEWS = SHARED_CORPORA / "xinwenlianbo"
 
 
 def news_sections(corpus: Path, limit_mb: float) -> list[str]:
