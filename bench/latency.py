@@ -36,7 +36,7 @@ def main() -> None:
             result = engine.search(SearchRequest(q=q))
             times.append((time.perf_counter() - t) * 1000)
         medians.append(statistics.median(times))
-        print(f"{q:24} {medians[-1]:7.1f} ms  docs={result['total_docs']} sections={result['total_sections']}")
+        print(f"{q:24} {medians[-1]:7.1f} ms  docs={result.total_docs} sections={result.total_sections}")
     print(f"median of per-query medians: {statistics.median(medians):.2f} ms")
 
 

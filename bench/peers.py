@@ -217,20 +217,21 @@ class OursSearcher:
         self.engine = SearchEngine(index_dir)
         self.engine.check()
 
-    def request(self, bq: BenchQuery, per_page: int = 10) -> dict[str, Any]:
+    def request(self, bq: BenchQuery, per_page: int = 10) -> Any:
+        """`SearchEngine.search` of the query: a `search_app.results.SearchResult`."""
         from search_app.engine import SearchRequest
 
         filters = {"year": list(bq.years)} if bq.years else {}
         return self.engine.search(SearchRequest(q=bq.q, filters=filters, per_page=per_page))
 
-    def page(self, bq: BenchQuery) -> dict[str, Any]:
+    def page(self, bq: BenchQuery) -> Any:
         """A results page: grouped top 10 with snippets, totals and every facet."""
         return self.request(bq, per_page=PAGE_SIZE)
 
     def search(self, bq: BenchQuery, k: int = 20) -> tuple[list[str], int, dict]:
         res = self.request(bq, per_page=min(50, max(10, k)))
-        keys = [hit_key(h, s) for h in res["hits"] for s in h["sections"]][:k]
-        return keys, res["total_sections"], res["facets"]
+        keys = [hit_key(h.source_file, s.section_id) for h in res.hits for s in h.sections][:k]
+        return keys, res.total_sections, res.facets
 
     def search_bare(self, bq: BenchQuery, k: int = 20, with_keys: bool = False) -> tuple[list[str], int, dict]:
         """The tantivy query alone: compile + top-k sections + count (no grouping, snippets, facets)."""

@@ -193,7 +193,7 @@ def _documents(name: str, searcher, bq: BenchQuery) -> list[str]:
 
         # Unfolded: the judgments grade each version of a law on its own, as the peers list them.
         res = searcher.engine.search(SearchRequest(q=bq.q, per_page=50, fold=False))
-        return [h["source_file"] for h in res["hits"]]
+        return [h.source_file for h in res.hits]
     # 100 sections: enough distinct documents even when one document fills the top.
     return doc_ranking(searcher.search(bq, 100)[0])
 

@@ -81,6 +81,6 @@ def raw_bytes(corpora: list[Path]) -> int:
     return sum(t[3] for t in corpus_files(corpora))
 
 
-def hit_key(hit: dict, section: dict) -> str:
-    """The stable key of a section of a `SearchEngine.search` hit (section_id is ``doc_id-N``)."""
-    return section_key(hit["source_file"], int(section["section_id"].rsplit("-", 1)[1]))
+def hit_key(source_file: str, section_id: str) -> str:
+    """The stable key of a section of a `SearchEngine.search` hit, from its file and id (``doc_id-N``)."""
+    return section_key(source_file, int(section_id.rsplit("-", 1)[1]))

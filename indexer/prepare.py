@@ -7,19 +7,20 @@ that the parent only feeds ready-made field values to tantivy.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
+from indexer.topics import document_evidence
 from indexer.vocabulary import document_terms
 from speechindex import dedup
 from speechindex.analysis import get_analyzer
 from speechindex.errors import CorpusError
+from speechindex.records import DocumentRecord, SectionPayload, SectionRecord
 
 
 @dataclass
@@ -87,23 +88,23 @@ def analyse_document(doc: Document) -> PreparedDoc:
     dedup_seconds = time.thread_time() - started
     for n, section in enumerate(doc.sections):
         body_terms, chars = analysed[n]
-        payload = {
-            "title": doc.title,
-            "heading": section.heading,
-            "level": section.level,
-            "path": section.path,
-            "url": section.url,
-            "kind": section.kind,
-            "topics": section.topics,
-            "start": section.start,
-            "end": section.end,
-            "text": section.text,
-            "year": doc.year,
-            "date": doc.date,
-            "doc_kind": doc.doc_kind,
-            "source": doc.source,
-            "source_file": doc.source_file,
-        }
+        payload = SectionPayload(
+            title=doc.title,
+            heading=section.heading,
+            text=section.text,
+            kind=section.kind,
+            level=section.level,
+            path=section.path,
+            url=section.url,
+            topics=section.topics,
+            start=section.start,
+            end=section.end,
+            year=doc.year,
+            date=doc.date,
+            doc_kind=doc.doc_kind,
+            source=doc.source,
+            source_file=doc.source_file,
+        )
         sections.append(
             PreparedSection(
                 section_id=f"{doc.doc_id}-{n}",
@@ -112,7 +113,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
                 chars=chars,
                 kind=section.kind,
                 topics=section.topics,
-                payload=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                payload=payload.to_bytes(),
                 shingles=shingle_terms[n],
             )
         )
@@ -167,10 +168,23 @@ def prepare_parts(task: tuple[str, str, str, str]) -> Iterator[PreparedFile]:
 
 
 def document_record(doc: Document) -> str:
-    """The stored JSON record of a document: `Document.to_json` plus its whole text.
+    """The stored JSON record of a document (`speechindex.records.DocumentRecord`) with its whole text.
 
     Made in the indexing workers, so the single writing process only stores it.
     """
-    record = doc.to_json()
-    record["text"] = doc.text
-    return json.dumps(record, ensure_ascii=False)
+    return DocumentRecord(
+        doc_id=doc.doc_id,
+        title=doc.title,
+        year=doc.year,
+        date=doc.date,
+        doc_kind=doc.doc_kind,
+        source=doc.source,
+        source_file=doc.source_file,
+        text=doc.text,
+        sections=[SectionRecord(**asdict(s)) for s in doc.sections],
+        dates=list(doc.dates),
+        url=doc.url,
+        topics=doc.topics,
+        topic_evidence=document_evidence(doc.sections),
+        warnings=list(doc.warnings),
+    ).dumps()

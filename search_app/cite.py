@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from search_app.engine import SearchEngine
+from speechindex.records import DocumentRecord, SectionRecord
 
 
 def split_section_id(section_id: str) -> tuple[str, int] | None:
@@ -15,15 +16,15 @@ def split_section_id(section_id: str) -> tuple[str, int] | None:
     return doc_id, int(number)
 
 
-def citation(record: dict[str, Any], section: dict[str, Any] | None) -> str:
+def citation(record: DocumentRecord, section: SectionRecord | None) -> str:
     """《标题》，来源，日期，章节 — parts that are unknown are left out."""
-    parts = [f"《{record.get('title') or '无标题'}》"]
-    if record.get("source"):
-        parts.append(str(record["source"]))
-    date = record.get("date") or (f"{record['year']}年" if record.get("year") else "")
+    parts = [f"《{record.title or '无标题'}》"]
+    if record.source:
+        parts.append(record.source)
+    date = record.date or (f"{record.year}年" if record.year else "")
     if date:
-        parts.append(str(date))
-    heading = (section or {}).get("heading", "").strip()
+        parts.append(date)
+    heading = section.heading.strip() if section else ""
     if heading:
         parts.append(heading)
     return "，".join(parts)
@@ -36,8 +37,8 @@ def cite(engine: SearchEngine, section_id: str) -> dict[str, Any] | None:
         return None
     doc_id, number = parsed
     record = engine.record(doc_id)
-    if record is None or number >= len(record["sections"]):
+    if record is None or number >= len(record.sections):
         return None
-    section = record["sections"][number]
-    passage = record["text"][section["start"] : section["end"]].strip()
+    section = record.sections[number]
+    passage = record.section_text(number).strip()
     return {"text": citation(record, section), "passage": passage, "doc_id": doc_id, "section_id": section_id}

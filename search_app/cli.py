@@ -9,20 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from dataclasses import replace
-from html import unescape
 from pathlib import Path
 
 from search_app.engine import SORTS, SearchEngine, SearchRequest
 from search_app.limits import ENV, ServerLimits
+from search_app.render import terminal
+from search_app.results import SearchResult, TrendSeries
 from speechindex.config import ENV_INDEX, default_index_dir
 from speechindex.errors import IndexMissing, IndexOutdated, QueryError
 
 EXIT_OK, EXIT_USAGE, EXIT_INDEX = 0, 2, 4
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
-_TAG = re.compile(r"<[^>]+>")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,15 +102,15 @@ def _run(args: argparse.Namespace) -> int:
             )
             result = engine.search(req)
             if args.json:
-                print(json.dumps(result, ensure_ascii=False, indent=2))
+                print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
             else:
                 _print_results(result)
             return EXIT_OK
-        result = engine.trend(args.query)
+        trend = engine.trend(args.query)
         if args.json:
-            print(json.dumps(result, ensure_ascii=False, indent=2))
+            print(json.dumps(trend.to_json(), ensure_ascii=False, indent=2))
         else:
-            _print_trend(result)
+            _print_trend(trend)
         return EXIT_OK
     except (QueryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -122,42 +120,32 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INDEX
 
 
-def _terminal(html: str, color: bool) -> str:
-    """Snippet HTML → terminal text, marks shown in bold yellow (or 【】 without a terminal)."""
-    marked = _MARK.sub(lambda m: f"\x1b[1;33m{m.group(1)}\x1b[0m" if color else f"【{m.group(1)}】", html)
-    return unescape(_TAG.sub("", marked))
-
-
-def _print_results(result: dict) -> None:
+def _print_results(result: SearchResult) -> None:
     color = sys.stdout.isatty()
-    print(
-        f"{result['total_docs']} 篇文档，{result['total_sections']} 个段落匹配"
-        f"（{result['took_ms']} ms，第 {result['page']} 页）"
-    )
-    for w in result["warnings"]:
+    print(f"{result.total_docs} 篇文档，{result.total_sections} 个段落匹配（{result.took_ms} ms，第 {result.page} 页）")
+    for w in result.warnings:
         print(f"提示：{w}")
-    if result["expanded"]:
-        print("同义扩展：" + "；".join(result["expanded"]))
-    start = (result["page"] - 1) * result["per_page"]
-    for n, hit in enumerate(result["hits"], start + 1):
+    if result.expanded:
+        print("同义扩展：" + "；".join(result.expanded))
+    start = (result.page - 1) * result.per_page
+    for n, hit in enumerate(result.hits, start + 1):
         print()
-        meta = " · ".join(str(x) for x in (hit["year"] or "年份未知", hit["doc_kind"], hit["source"]) if x)
-        print(f"{n}. {hit['title']}  [{meta}]")
-        print(f"   {hit['source_file']}  doc_id={hit['doc_id']}")
-        for sec in hit["sections"]:
-            topics = f"  #{' #'.join(sec['topics'])}" if sec["topics"] else ""
-            print(f"   § {sec['heading'] or '（开头）'}  <{sec['kind']}>{topics}")
-            print(f"     {_terminal(sec['snippet_html'], color)}")
-    if not result["hits"]:
+        meta = " · ".join(str(x) for x in (hit.year or "年份未知", hit.doc_kind, hit.source) if x)
+        print(f"{n}. {hit.title}  [{meta}]")
+        print(f"   {hit.source_file}  doc_id={hit.doc_id}")
+        for sec in hit.sections:
+            topics = f"  #{' #'.join(sec.topics)}" if sec.topics else ""
+            print(f"   § {sec.heading or '（开头）'}  <{sec.kind}>{topics}")
+            print(f"     {terminal(sec.snippet, color)}")
+    if not result.hits:
         print("没有结果：试试减少词语、去掉引号或筛选条件。")
 
 
-def _print_trend(result: dict) -> None:
-    years = result["years"]
-    if not years:
+def _print_trend(trend: TrendSeries) -> None:
+    if not trend.years:
         print("没有结果")
         return
-    peak = max(r["docs"] for r in years) or 1
-    for r in years:
-        bar = "█" * max(1, round(30 * r["docs"] / peak))
-        print(f"{r['year']}  {bar} {r['docs']} 篇 / {r['sections']} 段")
+    peak = max(r.docs for r in trend.years) or 1
+    for r in trend.years:
+        bar = "█" * max(1, round(30 * r.docs / peak))
+        print(f"{r.year}  {bar} {r.docs} 篇 / {r.sections} 段")

@@ -22,6 +22,21 @@ from search_app.folding import collect, fold_map, folded_total
 from search_app.highlight import MatchSpec, highlight_all, snippet
 from search_app.passage import find_passage
 from search_app.query import MAX_QUERY_CHARS, parse_query
+from search_app.results import (
+    DocSection,
+    DocumentView,
+    Facet,
+    Hit,
+    OutlineEntry,
+    PassageResult,
+    SearchResult,
+    SectionHit,
+    TrendPoint,
+    Trends,
+    TrendSeries,
+    Version,
+    YearTotal,
+)
 from search_app.similar import similar_documents
 from search_app.suggest import Vocabulary
 from speechindex import schema as S
@@ -29,6 +44,7 @@ from speechindex.check import open_generation
 from speechindex.counting import count_documents, count_sections, facet_counts
 from speechindex.errors import QueryError
 from speechindex.location import IndexLocation
+from speechindex.records import DocumentRecord, SectionPayload
 from speechindex.schema import SECTION_KINDS
 
 Occur = tantivy.Occur
@@ -127,6 +143,12 @@ class _Generation:
         with self.store_lock:
             return Vocabulary(self.store.suggestions())
 
+    def record(self, doc_id: str) -> DocumentRecord | None:
+        """A document's stored record, or None if unknown."""
+        with self.store_lock:
+            stored = self.store.get(doc_id)
+        return DocumentRecord.from_json(stored) if stored is not None else None
+
     def check_values(self, filters: dict[str, list[str]]) -> None:
         """QueryError naming the allowed values when a source filter names a source the index does not have."""
         unknown = [v for v in filters.get("source", []) if v not in self.sources]
@@ -167,8 +189,8 @@ class SearchEngine:
         self._generation()
 
     # -- search -----------------------------------------------------------------------------
-    def search(self, req: SearchRequest) -> dict[str, Any]:
-        """Run one search and return the JSON-ready result."""
+    def search(self, req: SearchRequest) -> SearchResult:
+        """Run one search: one page of hits grouped by document, with the facet counts."""
         started = time.perf_counter()
         req.validate()
         gen = self._generation()
@@ -202,22 +224,21 @@ class SearchEngine:
             groups = fetch(docs_needed)
             folded = [(g, []) for g in groups]
         page_groups = folded[(req.page - 1) * req.per_page : docs_needed]
-        hits = [{**self._hit(searcher, compiled.spec, g), "versions": versions} for g, versions in page_groups]
+        hits = [self._hit(searcher, compiled.spec, g, versions) for g, versions in page_groups]
         facets = self._facets(searcher, gen, compiled, req.filters)
-        warnings = list(dict.fromkeys(compiled.warnings))
-        return {
-            "query": _printable(req.q),
-            "expanded": compiled.expanded,
-            "total_docs": max(total_docs, len(folded)) if total_sections else 0,
-            "total_matched": max(total_matched, len(groups)) if total_sections else 0,
-            "total_sections": total_sections,
-            "took_ms": round((time.perf_counter() - started) * 1000, 1),
-            "page": req.page,
-            "per_page": req.per_page,
-            "warnings": warnings,
-            "hits": hits,
-            "facets": facets,
-        }
+        return SearchResult(
+            query=_printable(req.q),
+            expanded=compiled.expanded,
+            total_docs=max(total_docs, len(folded)) if total_sections else 0,
+            total_matched=max(total_matched, len(groups)) if total_sections else 0,
+            total_sections=total_sections,
+            took_ms=round((time.perf_counter() - started) * 1000, 1),
+            page=req.page,
+            per_page=req.per_page,
+            warnings=list(dict.fromkeys(compiled.warnings)),
+            hits=hits,
+            facets=facets,
+        )
 
     def _query(
         self, compiled: Compiled, filters: dict[str, tantivy.Query], skip: str | None = None, rank: bool = False
@@ -304,49 +325,46 @@ class SearchEngine:
             groups.append(searcher.search(per_doc, SECTIONS_PER_HIT, count=False).hits)
         return groups
 
-    def _hit(self, searcher: tantivy.Searcher, spec: MatchSpec, group: list[tuple[float, tantivy.DocAddress]]) -> dict[str, Any]:
+    def _hit(
+        self, searcher: tantivy.Searcher, spec: MatchSpec, group: list[tuple[float, tantivy.DocAddress]], versions: list[Version]
+    ) -> Hit:
         sections = []
-        first: dict[str, Any] = {}
+        first: SectionPayload | None = None
         doc_id = ""
         best = group[0][0] if group else 0.0
-        relevance = doc_score(group)
         # Weaker sections of the same speech are shown only when they are nearly as relevant.
         shown = [h for h in group[:SECTIONS_PER_HIT] if h[0] >= best * SECONDARY_SECTION_RATIO] or group[:1]
         for _score, addr in shown:
             stored = searcher.doc(addr)
-            payload = S.stored_payload(stored)
+            payload = SectionPayload.from_json(S.stored_payload(stored))
             doc_id = S.stored_text(stored, S.F_DOC_ID)
             first = first or payload
-            sections.append(
-                {
-                    "section_id": S.stored_text(stored, S.F_SECTION_ID),
-                    "heading": payload["heading"],
-                    "kind": payload["kind"],
-                    "topics": payload["topics"],
-                    "snippet_html": snippet(payload["text"], spec, skip=len(payload["heading"])),
-                }
-            )
-        return {
-            "doc_id": doc_id,
-            "title": first.get("title", ""),
-            "year": first.get("year"),
-            "date": first.get("date"),
-            "doc_kind": first.get("doc_kind"),
-            "source": first.get("source"),
-            "source_file": first.get("source_file"),
-            "score": round(float(relevance), 4),
-            "sections": sections,
-        }
+            section_id = S.stored_text(stored, S.F_SECTION_ID)
+            fragment = snippet(payload.text, spec, skip=len(payload.heading))
+            sections.append(SectionHit(section_id, payload.heading, payload.kind, payload.topics, fragment))
+        meta = first or SectionPayload(title="", heading="", text="", kind="")
+        return Hit(
+            doc_id=doc_id,
+            title=meta.title,
+            year=meta.year,
+            date=meta.date,
+            doc_kind=meta.doc_kind,
+            source=meta.source,
+            source_file=meta.source_file,
+            score=round(float(doc_score(group)), 4),
+            sections=sections,
+            versions=versions,
+        )
 
     # -- facets and trend ---------------------------------------------------------------
     def _facets(
         self, searcher: tantivy.Searcher, gen: _Generation, compiled: Compiled, selected: dict[str, list[str]]
-    ) -> dict[str, list[dict[str, Any]]]:
+    ) -> dict[str, list[Facet]]:
         """Disjunctive counts: each facet applies every other facet's filter, not its own."""
         filters = self._filters(gen, selected)
         # Facets without a selection of their own all see the same query: one aggregation.
         shared = [name for name in FACET_FIELDS if name not in filters]
-        results: dict[str, list[dict[str, Any]]] = {}
+        results: dict[str, dict[Any, int]] = {}
         if shared:
             results.update(self._aggregate(searcher, self._query(compiled, filters), shared))
         for name in filters.keys() & FACET_FIELDS.keys():
@@ -358,31 +376,29 @@ class SearchEngine:
                 chosen_keys = {year_key(v) for v in chosen}
             else:
                 chosen_keys = set(chosen)
-            buckets = {b["value"]: b for b in results.get(name, [])}
+            buckets = dict(results.get(name, {}))
             for key in chosen_keys:
-                buckets.setdefault(key, {"value": key, "count": 0})
-            rows = [
-                {"value": _facet_value(name, k), "count": b["count"], "selected": k in chosen_keys}
-                for k, b in buckets.items()
-            ]
+                buckets.setdefault(key, 0)
+            rows = [Facet(_facet_value(name, k), count, k in chosen_keys) for k, count in buckets.items()]
             out[name] = _order_facet(name, rows)
         return out
 
     @staticmethod
-    def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, names: list[str]) -> dict[str, dict[Any, int]]:
+        """Documents per facet key of each facet in `names`."""
         counts = facet_counts(searcher, query, {name: FACET_FIELDS[name] for name in names})
-        return {name: [{"value": key, "count": docs} for key, docs, _ in rows] for name, rows in counts.items()}
+        return {name: {key: docs for key, docs, _ in rows} for name, rows in counts.items()}
 
-    def trend(self, q: str, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    def trend(self, q: str, filters: dict[str, list[str]] | None = None) -> TrendSeries:
         """Matching documents and sections per year (other filters applied, the year filter not).
 
         `share` is the matching documents ÷ all documents of that year under the same other
         filters: what a term's rise or fall means once the number of documents per year is removed.
         """
-        return self.trends([q], filters)["series"][0]
+        return self.trends([q], filters).series[0]
 
-    def trends(self, queries: list[str], filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
-        """`trend` of up to MAX_TREND_TERMS queries under the same filters: {"series": [...], "totals": [...]}."""
+    def trends(self, queries: list[str], filters: dict[str, list[str]] | None = None) -> Trends:
+        """`trend` of up to MAX_TREND_TERMS queries under the same filters, and all documents per year."""
         if not 1 <= len(queries) <= MAX_TREND_TERMS:
             raise QueryError(f"趋势对比需要 1 到 {MAX_TREND_TERMS} 个检索词（当前 {len(queries)} 个）")
         selected = dict(filters or {})
@@ -399,15 +415,12 @@ class SearchEngine:
             _exclude_documents(gen, searcher, compiled)
             rows = facet_counts(searcher, self._query(compiled, filters_q, skip="year"), {"y": S.F_YEAR})["y"]
             years = sorted(
-                (
-                    {"year": int(key), "docs": docs, "sections": sections, "share": _share(docs, totals.get(int(key), 0))}
-                    for key, docs, sections in rows
-                ),
-                key=lambda r: r["year"],
+                (TrendPoint(int(key), docs, sections, _share(docs, totals.get(int(key), 0))) for key, docs, sections in rows),
+                key=lambda r: r.year,
             )
-            series.append({"query": _printable(q), "years": years})
+            series.append(TrendSeries(_printable(q), years))
         # All documents per year under the filters: where a share is defined (a year without documents has none).
-        return {"series": series, "totals": [{"year": y, "docs": totals[y]} for y in sorted(totals)]}
+        return Trends(series, [YearTotal(y, totals[y]) for y in sorted(totals)])
 
     def _year_totals(
         self, gen: _Generation, searcher: tantivy.Searcher, filters: dict[str, tantivy.Query], selected: dict[str, list[str]]
@@ -428,14 +441,12 @@ class SearchEngine:
         """Terms of the collection's vocabulary that start with (first) or contain `prefix`, most used first."""
         return {"suggestions": self._generation().vocabulary.lookup(prefix, limit)}
 
-    def record(self, doc_id: str) -> dict[str, Any] | None:
+    def record(self, doc_id: str) -> DocumentRecord | None:
         """A document's stored record (metadata, text, sections), unhighlighted; None if unknown."""
-        gen = self._generation()
-        with gen.store_lock:
-            return gen.store.get(doc_id)
+        return self._generation().record(doc_id)
 
     # -- versions, similar texts, passages -------------------------------------------------
-    def passage(self, text: str) -> dict[str, Any]:
+    def passage(self, text: str) -> PassageResult:
         """查出处: the sections containing `text` or a close variant (search_app.passage)."""
         return find_passage(self._generation().index, text)
 
@@ -444,7 +455,7 @@ class SearchEngine:
         return similar_documents(self._generation(), doc_id)
 
     # -- documents ------------------------------------------------------------------------
-    def document(self, doc_id: str, q: str = "", page: int = 1, page_chars: int = DOC_PAGE_CHARS) -> dict[str, Any] | None:
+    def document(self, doc_id: str, q: str = "", page: int = 1, page_chars: int = DOC_PAGE_CHARS) -> DocumentView | None:
         """One page of a document: metadata, outline, and the page's sections highlighted for `q` (None if unknown).
 
         A document longer than `page_chars` characters is shown in pages cut at section ends (a
@@ -453,21 +464,21 @@ class SearchEngine:
         and send is bounded whatever the document's length. QueryError for a page out of range.
         """
         gen = self._generation()
-        with gen.store_lock:
-            record = gen.store.get(doc_id)
+        record = gen.record(doc_id)
         if record is None:
             return None
-        text = record.pop("text")
-        outline = [{k: v for k, v in s.items() if k != "text"} for s in record["sections"]]
+        outline = record.sections
         compiled = gen.compiler.compile(parse_query(q)) if q.strip() else None
         spec = compiled.spec if compiled else MatchSpec(frozenset(), ())
         matched = self._matched_sections(gen, doc_id, compiled) if compiled and compiled.positive else set()
-        pages = _doc_pages([s["end"] - s["start"] for s in outline], matched, page_chars)
+        pages = _doc_pages([s.end - s.start for s in outline], matched, page_chars)
         if not 1 <= page <= len(pages):
             raise QueryError(f"页码应在 1 到 {len(pages)} 之间")
-        texts = {(n, a, b): text[outline[n]["start"] + a : outline[n]["start"] + b] for n, a, b in pages[page - 1]}
-        if len(text) > RELEASE_AFTER_CHARS:
-            del text, record["sections"]
+        texts = {(n, a, b): record.text[outline[n].start + a : outline[n].start + b] for n, a, b in pages[page - 1]}
+        if len(record.text) > RELEASE_AFTER_CHARS:
+            record.text = ""
+            for section in outline:
+                section.text = ""
             _release_memory()
         page_of: dict[int, int] = {}
         for number, pieces in enumerate(pages, 1):
@@ -476,41 +487,39 @@ class SearchEngine:
         sections = []
         for piece in pages[page - 1]:
             n, start, _end = piece
-            html = highlight_all(texts[piece], spec)
-            offset = outline[n]["start"] + start
+            s = outline[n]
+            offset = s.start + start
+            # The piece of the section on this page (all of it unless the section is longer than a page).
+            fragment = highlight_all(texts[piece], spec)
             sections.append(
-                {
-                    **outline[n],
-                    "section_id": f"{doc_id}-{n}",
-                    # The piece of the section on this page (all of it unless the section is longer than a page).
-                    "start": offset,
-                    "end": offset + len(texts[piece]),
-                    "text": texts[piece],
-                    "continued": start > 0,
-                    "html": html,
-                    "matches": html.count("<mark>"),
-                }
+                DocSection(
+                    f"{doc_id}-{n}", s.heading, s.level, s.kind, s.topics, s.path, s.url,
+                    start=offset, end=offset + len(fragment.text), continued=start > 0, fragment=fragment,
+                )
             )
-        marks = {s["section_id"]: s["matches"] for s in sections}
+        marks = {s.section_id: s.matches for s in sections}
         # A very long outline lists only the sections of this page.
         listed = range(len(outline)) if len(outline) <= MAX_OUTLINE else sorted({n for n, _s, _e in pages[page - 1]})
-        record["outline"] = [
-            {
-                **{k: outline[n][k] for k in ("heading", "level", "kind", "topics") if k in outline[n]},
-                "section_id": f"{doc_id}-{n}",
-                "page": page_of[n],
-                "matches": marks.get(f"{doc_id}-{n}", 1 if n in matched else 0),
-            }
+        entries = [
+            OutlineEntry(
+                f"{doc_id}-{n}", outline[n].heading, outline[n].level, outline[n].kind, outline[n].topics,
+                page=page_of[n], matches=marks.get(f"{doc_id}-{n}", 1 if n in matched else 0),
+            )
             for n in listed
         ]
-        record["outline_complete"] = len(outline) <= MAX_OUTLINE
-        record["sections"] = sections
-        record["section_count"] = len(outline)
-        record["page"], record["pages"] = page, len(pages)
-        record["matched_sections"] = len(matched)
-        record["matches"] = sum(marks.values())  # on this page (the whole document when it has one page)
-        record["query"] = _printable(q)
-        return record
+        metadata = {k: v for k, v in vars(record).items() if k not in ("text", "sections")}
+        return DocumentView(
+            **metadata,
+            query=_printable(q),
+            outline=entries,
+            outline_complete=len(outline) <= MAX_OUTLINE,
+            sections=sections,
+            section_count=len(outline),
+            page=page,
+            pages=len(pages),
+            matched_sections=len(matched),
+            matches=sum(marks.values()),  # on this page (the whole document when it has one page)
+        )
 
     @staticmethod
     def _matched_sections(gen: _Generation, doc_id: str, compiled: Compiled) -> set[int]:
@@ -624,11 +633,11 @@ def _facet_value(name: str, key: Any) -> Any:
     return key
 
 
-def _order_facet(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _order_facet(name: str, rows: list[Facet]) -> list[Facet]:
     if name == "year":
-        return sorted(rows, key=lambda r: (r["value"] is None, -(r["value"] or 0)))
+        return sorted(rows, key=lambda r: (r.value is None, -int(r.value or 0)))
     if name == "section":
         rank = {k: i for i, k in enumerate(SECTION_KINDS)}
-        return sorted(rows, key=lambda r: rank.get(r["value"], len(rank)))
-    return sorted(rows, key=lambda r: (-r["count"], str(r["value"])))
+        return sorted(rows, key=lambda r: rank.get(str(r.value), len(rank)))
+    return sorted(rows, key=lambda r: (-r.count, str(r.value)))
 

@@ -7,9 +7,7 @@ sections), so the first rows of an export are exactly what the first page shows.
 from __future__ import annotations
 
 import csv
-import html
 import io
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from search_app.engine import MAX_PAGE, MAX_PER_PAGE, SearchEngine, SearchRequest
+from search_app.results import Hit, SectionHit
 
 MAX_ROWS = 1000
 COLUMNS = ("序号", "标题", "年份", "日期", "文档类型", "来源", "章节", "段落类型", "摘录", "链接")
@@ -24,15 +23,9 @@ FORMATS = {
     "csv": "text/csv",  # Flask adds "; charset=utf-8"
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_TAGS = re.compile(r"<[^>]*>")
 
 # (hit, section) → the link written in the 链接 column (the web layer passes its document URL).
-Linker = Callable[[dict[str, Any], dict[str, Any]], str]
-
-
-def plain(snippet_html: str) -> str:
-    """A snippet's text without its <mark> tags and entities."""
-    return html.unescape(_TAGS.sub("", snippet_html)).strip()
+Linker = Callable[[Hit, SectionHit], str]
 
 
 def rows(engine: SearchEngine, req: SearchRequest, link: Linker, limit: int = MAX_ROWS) -> Iterator[list[Any]]:
@@ -47,27 +40,27 @@ def rows(engine: SearchEngine, req: SearchRequest, link: Linker, limit: int = MA
     requests = [replace(req, page=1)] + [replace(req, page=p, per_page=MAX_PER_PAGE) for p in range(1, MAX_PAGE + 1)]
     for current in requests:
         result = engine.search(current)
-        for hit in result["hits"]:
-            if hit["doc_id"] in seen:
+        for hit in result.hits:
+            if hit.doc_id in seen:
                 continue
-            seen.add(hit["doc_id"])
-            for section in hit["sections"]:
+            seen.add(hit.doc_id)
+            for section in hit.sections:
                 if count >= limit:
                     return
                 count += 1
                 yield [
                     len(seen),
-                    hit["title"],
-                    hit["year"] or "",
-                    hit["date"] or "",
-                    hit["doc_kind"] or "",
-                    hit["source"] or "",
-                    section["heading"],
-                    section["kind"],
-                    plain(section["snippet_html"]),
+                    hit.title,
+                    hit.year or "",
+                    hit.date or "",
+                    hit.doc_kind or "",
+                    hit.source or "",
+                    section.heading,
+                    section.kind,
+                    section.snippet.text.strip(),
                     link(hit, section),
                 ]
-        if current.per_page == MAX_PER_PAGE and len(result["hits"]) < MAX_PER_PAGE:
+        if current.per_page == MAX_PER_PAGE and len(result.hits) < MAX_PER_PAGE:
             return
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import tantivy
 
+from search_app.results import Version
 from speechindex import schema as S
 from speechindex.docstore import DocStore
 
@@ -45,19 +46,13 @@ class Member:
         """Ordering key: later date (or year) is newer; unknown is oldest."""
         return (self.date or "", self.year or 0)
 
-    def as_version(self, hit: Member | None) -> dict[str, Any]:
+    def as_version(self, hit: Member | None) -> Version:
         """This member as listed under the hit."""
         same_text = hit is not None and self.duplicate_group is not None and self.duplicate_group == hit.duplicate_group
         # Near-identical texts of different years are a law's successive (lightly amended) versions.
         if same_text and hit is not None and self.year and hit.year and self.year != hit.year:
             same_text = False
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "year": self.year,
-            "date": self.date,
-            "relation": "duplicate" if same_text else "version",
-        }
+        return Version(self.doc_id, self.title, self.year, self.date, "duplicate" if same_text else "version")
 
 
 class FoldMap:
@@ -79,7 +74,7 @@ class FoldMap:
             members.sort(key=lambda m: m.recency, reverse=True)
         self.doc_ids = sorted(m.doc_id for m in self.by_num.values())
 
-    def versions(self, hit: Member) -> list[dict[str, Any]]:
+    def versions(self, hit: Member) -> list[Version]:
         """The other members of the hit's group, newest first."""
         return [m.as_version(hit) for m in self.groups[hit.fold_group] if m.doc_num != hit.doc_num]
 
@@ -106,7 +101,7 @@ def fold_map(gen: _Generation) -> FoldMap:
 
 def fold(
     fm: FoldMap, searcher: tantivy.Searcher, groups: list[Group], by_score: bool
-) -> list[tuple[Group, list[dict[str, Any]]]]:
+) -> list[tuple[Group, list[Version]]]:
     """Keep the first-listed member of each fold group (with `by_score`, the newest of tied best ones).
 
     Returns (section hits of the shown document, the versions listed under it) in list order.
@@ -139,7 +134,7 @@ def collect(
     docs_needed: int,
     total_docs: int,
     by_score: bool,
-) -> tuple[list[Group], list[tuple[Group, list[dict[str, Any]]]]]:
+) -> tuple[list[Group], list[tuple[Group, list[Version]]]]:
     """Fetch document groups (`fetch(n)` lists the best n) until `docs_needed` remain after folding."""
     n = docs_needed
     while True:

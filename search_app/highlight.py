@@ -1,16 +1,17 @@
-"""Find query matches in ORIGINAL text and render escaped HTML with <mark>, or snippets.
+"""Find query matches in ORIGINAL text: the whole text or snippets, as Fragments (text + match spans).
 
 Word matches come from re-analysing the text with the shared analyzer (offsets point at the
 original characters); phrase matches are exact substrings of the normalised text with
-whitespace ignored, mapped back to the original characters. Everything else is escaped.
+whitespace ignored, mapped back to the original characters. Rendering (HTML, terminal) is
+`search_app.render`'s.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html import escape
 
+from search_app.results import Fragment
 from speechindex.analysis import Normalized, get_analyzer
 
 # Characters jieba always splits at: a block between two of them segments independently.
@@ -132,29 +133,13 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
-    """Escaped HTML of text[start:end] with the spans inside it wrapped in <mark>."""
-    end = len(text) if end is None else end
-    out: list[str] = []
-    pos = start
-    for a, b in spans:
-        if b <= start or a >= end:
-            continue
-        a, b = max(a, start), min(b, end)
-        out.append(escape(text[pos:a]))
-        out.append(f"<mark>{escape(text[a:b])}</mark>")
-        pos = b
-    out.append(escape(text[pos:end]))
-    return "".join(out)
+def highlight_all(text: str, spec: MatchSpec) -> Fragment:
+    """The whole text with every match marked (document page)."""
+    return Fragment(text, tuple(find_spans(text, spec)))
 
 
-def highlight_all(text: str, spec: MatchSpec) -> str:
-    """The whole text as escaped HTML with every match marked (document page)."""
-    return render(text, find_spans(text, spec))
-
-
-def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
-    """Up to two ~100-character fragments around the densest matches, as escaped HTML.
+def snippet(text: str, spec: MatchSpec, skip: int = 0) -> Fragment:
+    """Up to two ~100-character fragments around the densest matches, joined by a space, cuts shown as "…".
 
     `skip` characters at the start (the heading line, shown separately) are not used for
     the fallback fragment when nothing matches.
@@ -163,15 +148,12 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> str:
     if not spans:
         start = _clause_start(text, min(skip, len(text)))
         body = text[start:].strip() or text
-        cut = body[:FRAGMENT_CHARS]
-        return escape(_flat(cut)) + ("…" if len(body) > FRAGMENT_CHARS else "")
-    windows = _best_windows(text, spans)
+        return _flat(Fragment(body[:FRAGMENT_CHARS] + ("…" if len(body) > FRAGMENT_CHARS else "")))
     parts = []
-    for a, b in windows:
+    for a, b in _best_windows(text, spans):
         a, b = min([a, *(s for s, e in spans if s < a < e)]), max([b, *(e for s, e in spans if s < b < e)])  # never cut a mark
-        html = _flat(render(text, spans, a, b))
-        parts.append(("…" if a > 0 else "") + html + ("…" if b < len(text) else ""))
-    return " ".join(parts)
+        parts.append(Fragment.join([Fragment("…" if a > 0 else ""), _flat(Fragment.cut(text, spans, a, b)), Fragment("…" if b < len(text) else "")]))
+    return Fragment.join(parts, " ")
 
 
 def _best_windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -224,6 +206,7 @@ def _clause_start(text: str, pos: int) -> int:
     return pos
 
 
-def _flat(html: str) -> str:
+def _flat(fragment: Fragment) -> Fragment:
     """Line breaks inside a snippet become spaces."""
-    return html.replace("\r", "").replace("\n", " ")
+    flat = fragment.without("\r")
+    return Fragment(flat.text.replace("\n", " "), flat.marks)

@@ -14,16 +14,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import tantivy
 
-from search_app.highlight import merge_spans, render
+from search_app.highlight import merge_spans
+from search_app.results import Fragment, PassageMatch, PassageResult
 from speechindex import dedup
 from speechindex import schema as S
 from speechindex.analysis import Normalized, get_analyzer
 from speechindex.errors import QueryError
+from speechindex.records import SectionPayload
 
 MAX_PASSAGE_CHARS = 5000
 MIN_PASSAGE_CHARS = 20  # compact characters: shorter text is a query, not a passage
@@ -119,28 +120,37 @@ def shingle_query(schema: tantivy.Schema, hashes: np.ndarray) -> tantivy.Query:
     return tantivy.Query.boolean_query(clauses)
 
 
-def marked_snippet(text: str, spans: list[tuple[int, int]]) -> str:
-    """Escaped HTML of the part of `text` around the spans, the spans in <mark>."""
+def marked_snippet(text: str, spans: list[tuple[int, int]]) -> Fragment:
+    """The part of `text` around the spans, with the spans marked; cuts shown as "…"."""
     if not spans:
-        return render(text[:MAX_SNIPPET], [])
+        return Fragment(text[:MAX_SNIPPET])
     start = max(0, spans[0][0] - SNIPPET_MARGIN)
     end = min(len(text), max(spans[-1][1] + SNIPPET_MARGIN, start + 1), start + MAX_SNIPPET)
-    html = render(text, spans, start, end)
-    return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
+    return Fragment.join([Fragment("…" if start > 0 else ""), Fragment.cut(text, spans, start, end), Fragment("…" if end < len(text) else "")])
 
 
-def _compare(stored: tantivy.Document, passage: CompactText, per_doc: dict[str, list[tuple[int, np.ndarray, dict[str, Any]]]]) -> None:
+@dataclass
+class _Shared:
+    """A stored section that shares a stretch with the passage."""
+
+    number: int  # the section's number in its document
+    mask: np.ndarray  # the passage's compact characters it covers
+    section_id: str
+    payload: SectionPayload
+    snippet: Fragment
+
+
+def _compare(stored: tantivy.Document, passage: CompactText, per_doc: dict[str, list[_Shared]]) -> None:
     """Compare one stored section with the passage; a section that shares a stretch joins its document's list."""
-    payload = S.stored_payload(stored)
-    section = CompactText(payload["text"])
+    payload = SectionPayload.from_json(S.stored_payload(stored))
+    section = CompactText(payload.text)
     mask = passage.covered(section)
     if not mask.any():
         return
     section_id = S.stored_text(stored, S.F_SECTION_ID)
-    payload["section_id"] = section_id
-    payload["snippet_html"] = marked_snippet(payload["text"], section.spans(section.covered(passage)))
+    snippet = marked_snippet(payload.text, section.spans(section.covered(passage)))
     number = int(section_id.rsplit("-", 1)[1])
-    per_doc.setdefault(S.stored_text(stored, S.F_DOC_ID), []).append((number, mask, payload))
+    per_doc.setdefault(S.stored_text(stored, S.F_DOC_ID), []).append(_Shared(number, mask, section_id, payload, snippet))
 
 
 def validate_passage(text: str) -> None:
@@ -151,13 +161,13 @@ def validate_passage(text: str) -> None:
         raise QueryError("请粘贴一段文字")
 
 
-def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
+def find_passage(index: tantivy.Index, text: str) -> PassageResult:
     """The sections that contain `text` or a close variant, by coverage of the passage (best first)."""
     started = time.perf_counter()
     validate_passage(text)
     passage = CompactText(text)
     warnings: list[str] = []
-    matches: list[dict[str, Any]] = []
+    matches: list[PassageMatch] = []
     if len(passage.compact) < MIN_PASSAGE_CHARS or not len(passage.kept):
         warnings.append(f"段落太短：请粘贴至少 {MIN_PASSAGE_CHARS} 个字的一段话（短语请用检索框加引号查找）")
     else:
@@ -165,7 +175,7 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
         hits = searcher.search(shingle_query(index.schema, passage.kept), CANDIDATES).hits
         # A passage may run over several sections of a document (a law's articles): the
         # document's sections together cover it, and the match is the document's.
-        per_doc: dict[str, list[tuple[int, np.ndarray, dict[str, Any]]]] = {}
+        per_doc: dict[str, list[_Shared]] = {}
         # A section sharing few of the passage's kept shingles cannot cover a useful part of it.
         least = max(2.0, MIN_SHARED_KEPT * len(passage.kept))
         for score, addr in hits:
@@ -175,8 +185,8 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
         for doc_id, sections in per_doc.items():
             # The passage is contiguous: short sections between matched ones and next to them
             # (articles too short to share a kept shingle) are compared too.
-            numbers = sorted(n for n, _, _ in sections)
-            if float(np.logical_or.reduce([mask for _, mask, _ in sections]).mean()) < MIN_COVERAGE:
+            numbers = sorted(s.number for s in sections)
+            if float(np.logical_or.reduce([s.mask for s in sections]).mean()) < MIN_COVERAGE:
                 continue
             around = {numbers[0] - 1, numbers[-1] + 1} - {-1}
             around.update(n for a, b in zip(numbers, numbers[1:]) if b - a <= MAX_GAP for n in range(a + 1, b))
@@ -185,28 +195,23 @@ def find_passage(index: tantivy.Index, text: str) -> dict[str, Any]:
                 query = tantivy.Query.term_set_query(index.schema, S.F_SECTION_ID, between)
                 for _, addr in searcher.search(query, len(between)).hits:
                     _compare(searcher.doc(addr), passage, per_doc)
-            sections.sort(key=lambda s: s[0])
-            coverage = float(np.logical_or.reduce([mask for _, mask, _ in sections]).mean())
+            sections.sort(key=lambda s: s.number)
+            coverage = float(np.logical_or.reduce([s.mask for s in sections]).mean())
             if coverage < MIN_COVERAGE:
                 continue
-            first = sections[0][2]
+            first = sections[0]
             matches.append(
-                {
-                    "doc_id": doc_id,
-                    "title": first.get("title", ""),
-                    "year": first.get("year"),
-                    "date": first.get("date"),
-                    "section_id": first["section_id"],
-                    "section_ids": [p["section_id"] for _, _, p in sections],
-                    "heading": first.get("heading", ""),
-                    "coverage": round(coverage, 3),
-                    "snippet_html": " ".join(p["snippet_html"] for _, _, p in sections[:MAX_SECTIONS_SHOWN]),
-                }
+                PassageMatch(
+                    doc_id=doc_id,
+                    title=first.payload.title,
+                    year=first.payload.year,
+                    date=first.payload.date,
+                    section_id=first.section_id,
+                    section_ids=[s.section_id for s in sections],
+                    heading=first.payload.heading,
+                    coverage=round(coverage, 3),
+                    snippet=Fragment.join([s.snippet for s in sections[:MAX_SECTIONS_SHOWN]], " "),
+                )
             )
-        matches.sort(key=lambda m: (-m["coverage"], -(m["year"] or 0), m["section_id"]))
-    return {
-        "passage_chars": len(text),
-        "matches": matches[:MAX_MATCHES],
-        "warnings": warnings,
-        "took_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
+        matches.sort(key=lambda m: (-m.coverage, -(m.year or 0), m.section_id))
+    return PassageResult(len(text), matches[:MAX_MATCHES], warnings, round((time.perf_counter() - started) * 1000, 1))

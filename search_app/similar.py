@@ -16,10 +16,12 @@ from typing import Any, Protocol
 import numpy as np
 import tantivy
 
-from search_app.highlight import merge_spans, render
+from search_app.highlight import merge_spans
 from search_app.passage import CompactText, shingle_query
+from search_app.results import DocumentView, Fragment
 from speechindex import schema as S
 from speechindex.docstore import DocStore
+from speechindex.records import DocumentRecord, SectionPayload, SectionRecord
 
 MAX_TERMS = 2000  # kept shingles of a long document are thinned to this many for the lookup
 CANDIDATE_SECTIONS = 300
@@ -50,11 +52,11 @@ def _thin(hashes: np.ndarray, limit: int) -> np.ndarray:
 def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
     """`{"doc_id", "similar": [{"doc_id", "title", "year", "score", "shared": [...]}]}`; None if unknown."""
     with gen.store_lock:
-        record = gen.store.get(doc_id)
-    if record is None:
+        stored = gen.store.get(doc_id)
+    if stored is None:
         return None
-    text = record["text"]
-    ours = [CompactText(text[s["start"] : s["end"]]) for s in record["sections"]]
+    record = DocumentRecord.from_json(stored)
+    ours = [CompactText(record.section_text(n)) for n in range(len(record.sections))]
     kept = np.unique(np.concatenate([c.kept for c in ours])) if ours else np.zeros(0, dtype=np.uint64)
     owners: dict[int, list[int]] = {}
     for n, section in enumerate(ours):
@@ -82,7 +84,7 @@ def similar_documents(gen: _Generation, doc_id: str) -> dict[str, Any] | None:
         sections.setdefault(num, []).append(addr)
     best = sorted((n for n, s in shared_terms.items() if s >= MIN_SHARED_TERMS), key=lambda n: -shared_terms[n])
     for num in best[:MAX_SIMILAR]:
-        entry = _compare(searcher, sections[num], ours, record["sections"], doc_id, owners)
+        entry = _compare(searcher, sections[num], ours, record.sections, doc_id, owners)
         if entry is None:
             continue
         entry["score"] = round(min(1.0, shared_terms[num] / len(terms)), 3)
@@ -94,7 +96,7 @@ def _compare(
     searcher: tantivy.Searcher,
     addrs: list[tantivy.DocAddress],
     ours: list[CompactText],
-    our_sections: list[dict[str, Any]],
+    our_sections: list[SectionRecord],
     doc_id: str,
     owners: dict[int, list[int]],
 ) -> dict[str, Any] | None:
@@ -103,14 +105,14 @@ def _compare(
     `owners` maps a kept shingle hash to our sections that have it: only those are compared.
     """
     shared: list[dict[str, Any]] = []
-    meta: dict[str, Any] = {}
+    meta: SectionPayload | None = None
     other_id = ""
     for addr in addrs:
         stored = searcher.doc(addr)
-        payload = S.stored_payload(stored)
+        payload = SectionPayload.from_json(S.stored_payload(stored))
         other_id = S.stored_text(stored, S.F_DOC_ID)
         meta = meta or payload
-        other = CompactText(payload["text"])
+        other = CompactText(payload.text)
         # Our sections sharing 2+ kept shingles with it, those of phrases common to many of our
         # sections (a law's 人民检察院…) left out, best first.
         counts = Counter(n for h in other.kept.tolist() for n in owners.get(h, ()) if len(owners[h]) <= MAX_OWNERS)
@@ -124,43 +126,36 @@ def _compare(
                     {
                         "section_id": f"{doc_id}-{n}",
                         "other_section_id": S.stored_text(stored, S.F_SECTION_ID),
-                        "start": our_sections[n]["start"] + start,
-                        "end": our_sections[n]["start"] + end,
+                        "start": our_sections[n].start + start,
+                        "end": our_sections[n].start + end,
                         "text": passage if len(passage) <= MAX_PASSAGE_TEXT else passage[:MAX_PASSAGE_TEXT] + "…",
                     }
                 )
-    if not shared:
+    if not shared or meta is None:
         return None
     shared.sort(key=lambda p: p["start"] - p["end"])  # longest first
     return {
         "doc_id": other_id,
-        "title": meta.get("title", ""),
-        "year": meta.get("year"),
-        "date": meta.get("date"),
+        "title": meta.title,
+        "year": meta.year,
+        "date": meta.date,
         "shared_chars": sum(p["end"] - p["start"] for p in shared),
         "shared": shared[:MAX_PASSAGES],
         "spans": [(p["start"], p["end"]) for p in shared],
     }
 
 
-def mark_shared(record: dict[str, Any], spans: list[tuple[int, int]]) -> int:
-    """Re-render each section's `html` of a document record with the shared spans (document offsets) marked.
+def mark_shared(view: DocumentView, spans: list[tuple[int, int]]) -> int:
+    """Mark the shared spans (document offsets) in the page's sections instead of the query's matches.
 
-    Returns the number of sections marked. The marks are plain <mark> tags (the document
-    page splits heading and body on them); `shared_class` tells them apart afterwards.
+    Returns the number of sections marked.
     """
     merged = merge_spans([(int(a), int(b)) for a, b in spans])
     marked = 0
-    for section in record["sections"]:
-        start, end = section["start"], section["end"]
-        inside = [(max(a, start) - start, min(b, end) - start) for a, b in merged if a < end and b > start]
-        if inside:
-            # The section's own text: a page of a long document holds only its sections' text.
-            section["html"] = render(section["text"], inside)
+    for section in view.sections:
+        # The section's own text: a page of a long document holds only its sections' text.
+        fragment = Fragment.cut(section.text, [(a - section.start, b - section.start) for a, b in merged])
+        if fragment.marks:
+            section.fragment = fragment
             marked += 1
     return marked
-
-
-def shared_class(html: str) -> str:
-    """Marks of shared passages (from `mark_shared`, split by the document page) as <mark class="shared">."""
-    return html.replace('<mark class="cont">', '<mark class="shared cont">').replace("<mark>", '<mark class="shared">')

@@ -53,7 +53,7 @@ def results(engine: SearchEngine) -> list[dict[str, Any]]:
     """What the probe queries return, without the timing."""
     out = []
     for q in PROBE_QUERIES:
-        result = engine.search(SearchRequest(q=q, per_page=50))
+        result = engine.search(SearchRequest(q=q, per_page=50)).to_json()
         result.pop("took_ms")
         out.append(result)
     return out
@@ -68,7 +68,7 @@ def build_dirs(index_dir: Path) -> list[Path]:
 
 
 def total_docs(index_dir: Path, q: str) -> int:
-    return SearchEngine(index_dir).search(SearchRequest(q=q))["total_docs"]
+    return SearchEngine(index_dir).search(SearchRequest(q=q)).total_docs
 
 
 def stored_records(index_dir: Path) -> list[dict[str, Any]]:
@@ -201,13 +201,13 @@ def test_stats_agree_with_the_document_store(seed_index: Path) -> None:
 )
 def test_facet_values_are_stored_and_filterable(seed_index: Path, filters: dict[str, list[str]], files: list[str]) -> None:
     result = SearchEngine(seed_index).search(SearchRequest(filters=filters, per_page=50))
-    assert sorted(h["source_file"] for h in result["hits"]) == files
-    for hit in result["hits"]:
+    assert sorted(h.source_file for h in result.hits) == files
+    for hit in result.hits:
         # A topic filters documents by their main topics; the sections that carry it come first.
-        assert all(topic in hit["sections"][0]["topics"] for topic in filters.get("topic", []))
-        for section in hit["sections"]:
-            assert all(kind == section["kind"] for kind in filters.get("section", []))
-        assert all(kind == hit["doc_kind"] for kind in filters.get("doc_kind", []))
+        assert all(topic in hit.sections[0].topics for topic in filters.get("topic", []))
+        for section in hit.sections:
+            assert all(kind == section.kind for kind in filters.get("section", []))
+        assert all(kind == hit.doc_kind for kind in filters.get("doc_kind", []))
 
 
 # -- the manifest check ----------------------------------------------------------------------------
@@ -265,8 +265,8 @@ def test_searching_a_heading_finds_its_document(seed_index: Path) -> None:
         for section in rec["sections"]:
             words = re.sub(r"\W+", " ", section["heading"]).strip()  # operators and quotes out of the way
             if words:
-                hits = engine.search(SearchRequest(q=words, per_page=50))["hits"]
-                assert rec["doc_id"] in {h["doc_id"] for h in hits}, section["heading"]
+                hits = engine.search(SearchRequest(q=words, per_page=50)).hits
+                assert rec["doc_id"] in {h.doc_id for h in hits}, section["heading"]
 
 
 # -- incremental builds ---------------------------------------------------------------------------
@@ -307,18 +307,18 @@ def test_incremental_picks_up_added_changed_and_removed_files(tmp_path: Path) ->
     assert (stats["documents"], stats["sections"]) == (5, 70 - 7 + 12)  # 000 had 7 sections, the copy of 001 has 12
     assert stats["year"] == [("2021", 1, 15), ("2023", 3, 52), ("none", 1, 8)]
     engine = SearchEngine(index_dir)
-    assert [h["source_file"] for h in engine.search(SearchRequest(q='"甲乙丙丁"'))["hits"]] == ["004_fecf85ec079d2e15.txt"]
+    assert [h.source_file for h in engine.search(SearchRequest(q='"甲乙丙丁"')).hits] == ["004_fecf85ec079d2e15.txt"]
     found = engine.search(SearchRequest(q='"集团化办学"', fold=False))
-    assert sorted(h["source_file"] for h in found["hits"]) == [
+    assert sorted(h.source_file for h in found.hits) == [
         "001_d2615397c1deb668.txt", "004_fecf85ec079d2e15.txt", "new_copy.txt",
     ]
-    assert found["total_sections"] == 3  # 004 kept one of its two 集团化办学 sections
+    assert found.total_sections == 3  # 004 kept one of its two 集团化办学 sections
     # The added copy of 001 joined 001's duplicate group: folded, the two are one hit.
     folded = engine.search(SearchRequest(q='"集团化办学"'))
-    assert (folded["total_docs"], folded["total_matched"]) == (2, 3)
-    assert [v["relation"] for h in folded["hits"] for v in h["versions"]] == ["duplicate"]
-    assert [h["source_file"] for h in engine.search(SearchRequest(q="双减"))["hits"]] == ["002_2026ea8a2fbe29df.txt"]
-    assert engine.search(SearchRequest(q='title:"在全市校长会议上的讲话"'))["total_docs"] == 0
+    assert (folded.total_docs, folded.total_matched) == (2, 3)
+    assert [v.relation for h in folded.hits for v in h.versions] == ["duplicate"]
+    assert [h.source_file for h in engine.search(SearchRequest(q="双减")).hits] == ["002_2026ea8a2fbe29df.txt"]
+    assert engine.search(SearchRequest(q='title:"在全市校长会议上的讲话"')).total_docs == 0
 
 
 def test_unreadable_files_are_reported_and_not_retried_when_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

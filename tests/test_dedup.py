@@ -88,8 +88,8 @@ def _groups(index_dir: Path) -> dict[str, tuple[str, str | None]]:
 
 
 def _doc_id(engine: SearchEngine, name: str) -> str:
-    hits = engine.search(SearchRequest(q="", per_page=20, fold=False))["hits"]
-    return next(h["doc_id"] for h in hits if Path(h["source_file"]).name == name)
+    hits = engine.search(SearchRequest(q="", per_page=20, fold=False)).hits
+    return next(h.doc_id for h in hits if Path(h.source_file).name == name)
 
 
 def test_shingle_hashes_are_content_chosen():
@@ -129,24 +129,24 @@ def test_versions_fold_under_the_newest(dedup_index):
     engine = SearchEngine(dedup_index)
     # The unchanged first chapter scores the same in both versions: the newer one is the hit.
     result = engine.search(SearchRequest(q='"规范示范教育活动"'))
-    assert result["total_matched"] == 2 and result["total_docs"] == 1
-    [hit] = result["hits"]
-    assert hit["date"] == "2023-09-01"
-    assert [(v["date"], v["relation"]) for v in hit["versions"]] == [("2015-06-01", "version")]
+    assert result.total_matched == 2 and result.total_docs == 1
+    [hit] = result.hits
+    assert hit.date == "2023-09-01"
+    assert [(v.date, v.relation) for v in hit.versions] == [("2015-06-01", "version")]
     unfolded = engine.search(SearchRequest(q='"规范示范教育活动"', fold=False))
-    assert unfolded["total_docs"] == 2 and len(unfolded["hits"]) == 2
-    assert all(h["versions"] == [] for h in unfolded["hits"])
+    assert unfolded.total_docs == 2 and len(unfolded.hits) == 2
+    assert all(h.versions == [] for h in unfolded.hits)
 
 
 def test_duplicates_fold_and_same_topic_stays(dedup_index):
     engine = SearchEngine(dedup_index)
     result = engine.search(SearchRequest(q="教育局 工作会议", per_page=10))
-    names = [Path(h["source_file"]).name for h in result["hits"]]
+    names = [Path(h.source_file).name for h in result.hits]
     assert "same_topic.txt" in names
     assert len({"speech.txt", "speech_copy.txt"} & set(names)) == 1
-    speech_hit = next(h for h in result["hits"] if Path(h["source_file"]).name in ("speech.txt", "speech_copy.txt"))
-    assert [v["relation"] for v in speech_hit["versions"]] == ["duplicate"]
-    assert result["total_matched"] == result["total_docs"] + 1
+    speech_hit = next(h for h in result.hits if Path(h.source_file).name in ("speech.txt", "speech_copy.txt"))
+    assert [v.relation for v in speech_hit.versions] == ["duplicate"]
+    assert result.total_matched == result.total_docs + 1
 
 
 def test_similar_lists_the_copy_with_shared_passages(dedup_index):
@@ -158,7 +158,7 @@ def test_similar_lists_the_copy_with_shared_passages(dedup_index):
     shared = result["similar"][0]["shared"]
     assert shared and all(p["section_id"].startswith(speech) and p["other_section_id"].startswith(copy) for p in shared)
     # Nearly all the text is shared, except the renamed town and the reworded sentences.
-    text = "".join(s["text"] for s in engine.document(speech)["sections"])
+    text = "".join(s.text for s in engine.document(speech).sections)
     marked = np.zeros(len(text), dtype=bool)
     for start, end in result["similar"][0]["spans"]:
         marked[start:end] = True
@@ -187,15 +187,15 @@ def test_passage_finds_the_edited_paragraph(seed_index):
     edited, original = _edited_paragraph()
     assert sum(a != b for a, b in zip(edited, original)) == 5
     result = engine.passage(edited)
-    first = result["matches"][0]
-    assert first["title"].startswith("在2023年教育局工作会议上的讲话")
-    assert first["coverage"] >= 0.8
-    assert "<mark>" in first["snippet_html"] and "1694" in first["snippet_html"]
+    first = result.matches[0]
+    assert first.title.startswith("在2023年教育局工作会议上的讲话")
+    assert first.coverage >= 0.8
+    assert first.snippet.marks and "1694" in first.snippet.text
 
 
 def test_passage_nowhere_has_no_match_above_0_3(seed_index):
     result = SearchEngine(seed_index).passage(NOWHERE)
-    assert all(m["coverage"] <= 0.3 for m in result["matches"])
+    assert all(m.coverage <= 0.3 for m in result.matches)
 
 
 def test_passage_rejects_empty_long_and_short_text(seed_index):
@@ -206,7 +206,7 @@ def test_passage_rejects_empty_long_and_short_text(seed_index):
         engine.passage("  ")
     with pytest.raises(QueryError):
         engine.passage("教" * 5001)
-    assert engine.passage("教育")["warnings"]
+    assert engine.passage("教育").warnings
 
 
 # -- web ---------------------------------------------------------------------------------
@@ -274,13 +274,13 @@ def test_folded_pages_list_each_group_once(dedup_index):
     hits, page = [], 1
     while True:
         result = engine.search(SearchRequest(q="教育", per_page=1, page=page))
-        hits.extend(result["hits"])
-        if len(hits) >= result["total_docs"] or not result["hits"]:
+        hits.extend(result.hits)
+        if len(hits) >= result.total_docs or not result.hits:
             break
         page += 1
-    listed = [h["doc_id"] for h in hits] + [v["doc_id"] for h in hits for v in h["versions"]]
+    listed = [h.doc_id for h in hits] + [v.doc_id for h in hits for v in h.versions]
     # Three groups: the speech and its copy, the two versions of the law, the other speech.
-    assert (len(hits), result["total_docs"], result["total_matched"]) == (3, 3, 5)
+    assert (len(hits), result.total_docs, result.total_matched) == (3, 3, 5)
     assert len(listed) == len(set(listed)) == 5
 
 
@@ -296,24 +296,24 @@ def full(full_index: Path) -> SearchEngine:
 
 @pytest.mark.shared
 def test_vocational_education_law_is_listed_once_with_its_other_version(full):
-    hits = full.search(SearchRequest(q="职业教育法"))["hits"]
-    laws = [h for h in hits if h["title"] == "中华人民共和国职业教育法"]
+    hits = full.search(SearchRequest(q="职业教育法")).hits
+    laws = [h for h in hits if h.title == "中华人民共和国职业教育法"]
     assert len(laws) == 1
-    [other] = [v for v in laws[0]["versions"] if v["title"] == "中华人民共和国职业教育法"]
-    assert other["relation"] == "version"
-    assert {laws[0]["year"], other["year"]} == {1996, 2022}
+    [other] = [v for v in laws[0].versions if v.title == "中华人民共和国职业教育法"]
+    assert other.relation == "version"
+    assert {laws[0].year, other.year} == {1996, 2022}
     # The version in force is the hit: the shorter 1996 text scores a little higher on BM25 alone.
-    assert laws[0]["year"] == 2022
+    assert laws[0].year == 2022
 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("q", ["浦东开发开放30周年", "巴黎和平论坛", "上海精神"])
 def test_speeches_scraped_twice_in_2020_appear_once(full, q):
-    hits = full.search(SearchRequest(q=q, filters={"year": ["2020"]}))["hits"]
-    speeches = [h for h in hits if q in h["title"] and h["source_file"].startswith("xi_speeches_2020/")]
+    hits = full.search(SearchRequest(q=q, filters={"year": ["2020"]})).hits
+    speeches = [h for h in hits if q in h.title and h.source_file.startswith("xi_speeches_2020/")]
     assert len(speeches) == 1
-    assert [v["relation"] for v in speeches[0]["versions"]] == ["duplicate"]
-    assert q in speeches[0]["versions"][0]["title"]
+    assert [v.relation for v in speeches[0].versions] == ["duplicate"]
+    assert q in speeches[0].versions[0].title
 
 
 @pytest.mark.shared
@@ -321,14 +321,14 @@ def test_top_ten_titles_are_distinct_unless_the_texts_differ(full):
     queries = [j["q"] for j in json.loads(JUDGMENTS.read_text(encoding="utf-8"))]
     assert len(queries) >= 40
     for q in queries:
-        hits = full.search(SearchRequest(q=q))["hits"]
+        hits = full.search(SearchRequest(q=q)).hits
         by_title: dict[str, list[str]] = {}
         for hit in hits:
-            by_title.setdefault(dedup.title_key(hit["title"]), []).append(hit["doc_id"])
+            by_title.setdefault(dedup.title_key(hit.title), []).append(hit.doc_id)
         for key, doc_ids in by_title.items():
             if len(doc_ids) < 2 or not key:
                 continue
-            texts = {d: "".join(s["text"] for s in full.document(d)["sections"]) for d in doc_ids}
+            texts = {d: "".join(s.text for s in full.document(d).sections) for d in doc_ids}
             kept = {d: dedup.text_shingles(t) for d, t in texts.items()}
             for i, a in enumerate(doc_ids):
                 for b in doc_ids[i + 1 :]:
@@ -339,10 +339,10 @@ def test_passage_over_several_sections_is_covered_by_the_document(dedup_index):
     engine = SearchEngine(dedup_index)
     old = _doc_id(engine, "示范教育法(2015-06-01).md")
     # The fixture's sections are its articles (第2条 … of ~30 characters): a passage takes four.
-    articles = [s for s in engine.document(old)["sections"] if re.fullmatch(r"第\d+条", s["heading"])]
-    passage = "".join(s["text"] for s in articles[:4])
-    assert len(passage) >= 100 and all(len(s["text"]) < 0.5 * len(passage) for s in articles[:4])
-    top = engine.passage(passage)["matches"][0]
-    assert top["coverage"] >= 0.8
-    numbers = [int(s.rsplit("-", 1)[1]) for s in top["section_ids"]]
+    articles = [s for s in engine.document(old).sections if re.fullmatch(r"第\d+条", s.heading)]
+    passage = "".join(s.text for s in articles[:4])
+    assert len(passage) >= 100 and all(len(s.text) < 0.5 * len(passage) for s in articles[:4])
+    top = engine.passage(passage).matches[0]
+    assert top.coverage >= 0.8
+    numbers = [int(s.rsplit("-", 1)[1]) for s in top.section_ids]
     assert any(numbers[i : i + 3] == list(range(n, n + 3)) for i, n in enumerate(numbers))

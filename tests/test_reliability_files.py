@@ -213,7 +213,7 @@ def test_every_good_document_is_found_by_its_marker(mixed) -> None:
     engine = SearchEngine(index)
     for marker, source in corpus.good.items():
         result = engine.search(SearchRequest(q=marker))
-        found = [hit["source_file"] for hit in result["hits"]]
+        found = [hit.source_file for hit in result.hits]
         assert len(found) == 1 and found[0].endswith(source), (marker, found)
 
 
@@ -276,7 +276,7 @@ def test_a_corpus_of_only_bad_files_exits_1_and_keeps_the_previous_index(tmp_pat
     assert proc.returncode == 1
     assert "no document could be read" in proc.stderr and "unchanged" in proc.stderr
     assert (index / "CURRENT").read_text() == before
-    assert SearchEngine(index).search(SearchRequest(q="mkpreviousok"))["total_docs"] == 1
+    assert SearchEngine(index).search(SearchRequest(q="mkpreviousok")).total_docs == 1
 
 
 @pytest.mark.slow

@@ -93,21 +93,21 @@ def test_engine_search_never_fails_on_hostile_queries(engine: SearchEngine, q: s
             engine.search(request)
         return
     result = engine.search(request)
-    json.dumps(result, ensure_ascii=False).encode("utf-8")  # lone surrogates are not echoed
+    json.dumps(result.to_json(), ensure_ascii=False).encode("utf-8")  # lone surrogates are not echoed
     printable = q.encode("utf-8", "replace").decode("utf-8")
-    assert result["query"] == printable
-    assert len(result["hits"]) <= result["per_page"]
-    assert result["total_docs"] >= len(result["hits"])
-    assert engine.trend(q)["query"] == printable
-    if result["hits"]:
-        record = engine.document(result["hits"][0]["doc_id"], q)
-        assert record is not None and record["matches"] >= 0
+    assert result.query == printable
+    assert len(result.hits) <= result.per_page
+    assert result.total_docs >= len(result.hits)
+    assert engine.trend(q).query == printable
+    if result.hits:
+        record = engine.document(result.hits[0].doc_id, q)
+        assert record is not None and record.matches >= 0
 
 
 @pytest.mark.parametrize("q", EXAMPLES)
 def test_engine_handles_the_classic_edge_cases(engine: SearchEngine, q: str) -> None:
     result = engine.search(SearchRequest(q=q))
-    assert result["total_docs"] >= 0
+    assert result.total_docs >= 0
 
 
 # -- HTTP --------------------------------------------------------------------------------

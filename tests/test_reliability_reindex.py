@@ -74,7 +74,7 @@ def answers(engine: SearchEngine) -> list[dict]:
     """The engine's JSON for every query in QUERIES, without the timing."""
     out = []
     for request in QUERIES:
-        result = engine.search(SearchRequest(**vars(request)))
+        result = engine.search(SearchRequest(**vars(request))).to_json()
         result.pop("took_ms")
         out.append(result)
     return out
@@ -168,14 +168,14 @@ def test_an_interrupted_reindex_leaves_the_previous_index_serving(baseline: Base
         assert (index / CURRENT).read_text() == current, f"CURRENT changed after a kill at {delay} s"
         assert answers(engine) == baseline.results, f"the open reader changed after a kill at {delay} s"
         assert answers(SearchEngine(index)) == baseline.results, f"a new reader differs after a kill at {delay} s"
-        assert engine.search(SearchRequest(q=MARKER))["total_docs"] == 0
+        assert engine.search(SearchRequest(q=MARKER)).total_docs == 0
         assert_lock_free(index)
 
     proc = run_to_completion(baseline.new_corpora, index)
     assert proc.returncode == 0, proc.stderr
     assert (index / CURRENT).read_text() != current
     # The reader that served through the kills switches to the new generation by itself.
-    assert engine.search(SearchRequest(q=MARKER))["total_docs"] == 1
+    assert engine.search(SearchRequest(q=MARKER)).total_docs == 1
     assert engine.stats()["documents"] == baseline.documents + 1
     assert not list(index.glob(".build-*")), "abandoned build directories must be pruned"
     assert len(list(index.glob("gen-*"))) <= 2
@@ -196,6 +196,6 @@ def test_two_concurrent_reindexes_one_runs_the_other_exits_3(baseline: Baseline,
 
     engine = SearchEngine(index)
     assert engine.stats()["documents"] == baseline.documents + 1
-    assert engine.search(SearchRequest(q=MARKER))["total_docs"] == 1
-    assert engine.search(SearchRequest(q="教育"))["total_docs"] > 0
+    assert engine.search(SearchRequest(q=MARKER)).total_docs == 1
+    assert engine.search(SearchRequest(q="教育")).total_docs > 0
     assert_lock_free(index)

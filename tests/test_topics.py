@@ -319,13 +319,13 @@ def test_topic_facet_counts_and_filters_documents(full_index: Path, collection_r
     from search_app.engine import SearchEngine, SearchRequest
 
     engine = SearchEngine(full_index)
-    facet = {row["value"]: row["count"] for row in engine.search(SearchRequest())["facets"]["topic"]}
+    facet = {row.value: row.count for row in engine.search(SearchRequest()).facets["topic"]}
     assert facet == dict(Counter(t for r in collection_records for t in r["topics"]))
     result = engine.search(SearchRequest(q="课后服务", filters={"topic": ["双减与课后服务"]}, per_page=50))
     with_topic = {r["doc_id"] for r in collection_records if "双减与课后服务" in r["topics"]}
-    assert result["hits"] and {h["doc_id"] for h in result["hits"]} <= with_topic
+    assert result.hits and {h.doc_id for h in result.hits} <= with_topic
     unfiltered = engine.search(SearchRequest(q="课后服务"))
-    assert result["total_docs"] < unfiltered["total_docs"]  # the filter filters
+    assert result.total_docs < unfiltered.total_docs  # the filter filters
 
 
 def test_section_topic_filter_keeps_the_sections_of_a_topic(seed_index: Path) -> None:
@@ -334,8 +334,8 @@ def test_section_topic_filter_keeps_the_sections_of_a_topic(seed_index: Path) ->
     engine = SearchEngine(seed_index)
     by_doc = engine.search(SearchRequest(filters={"topic": ["心理健康"]}, per_page=50))
     by_section = engine.search(SearchRequest(filters={"section_topic": ["心理健康"]}, per_page=50))
-    assert by_section["total_sections"] < by_doc["total_sections"]
-    assert all("心理健康" in s["topics"] for h in by_section["hits"] for s in h["sections"])
+    assert by_section.total_sections < by_doc.total_sections
+    assert all("心理健康" in s.topics for h in by_section.hits for s in h.sections)
     # Not a facet of its own: the facets are the same five, and they count the filtered sections' documents.
-    assert "section_topic" not in by_section["facets"]
-    assert sum(r["count"] for r in by_section["facets"]["doc_kind"]) == by_section["total_docs"]
+    assert "section_topic" not in by_section.facets
+    assert sum(r.count for r in by_section.facets["doc_kind"]) == by_section.total_docs

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,16 +15,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from search_app.engine import SearchEngine, SearchRequest
+from search_app.results import SearchResult
 from search_app.web import create_app
-from search_app.web.pages import split_html
 from search_app.web.state import engine_errors
 
 REPO = Path(__file__).resolve().parents[1]
+MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
 SEARCH_KEYS = ["query", "expanded", "total_docs", "total_matched", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"]
 HIT_KEYS = ["doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections", "versions"]
-SECTION_KEYS = ["section_id", "heading", "kind", "topics", "snippet_html"]
+SECTION_KEYS = ["section_id", "heading", "kind", "topics", "snippet_html", "snippet"]
 
 
 class Links(HTMLParser):
@@ -87,10 +89,10 @@ def engine(seed_index: Path) -> SearchEngine:
 
 
 @pytest.fixture(scope="module")
-def shuangjian(engine: SearchEngine) -> dict:
+def shuangjian(engine: SearchEngine) -> SearchResult:
     """What the engine itself answers for 双减 on the seeds (tests assert against real values)."""
     result = engine.search(SearchRequest(q="双减"))
-    assert result["hits"], "the seeds mention 双减"
+    assert result.hits, "the seeds mention 双减"
     return result
 
 
@@ -108,13 +110,13 @@ def test_api_search_returns_the_engine_json(client, shuangjian):
             assert list(section) == SECTION_KEYS
             assert section["section_id"].startswith(hit["doc_id"] + "-")
     strip = lambda d: {k: v for k, v in d.items() if k != "took_ms"}  # noqa: E731
-    assert strip(data) == strip(shuangjian)
+    assert strip(data) == strip(shuangjian.to_json())
     assert "在全市校长会议上的讲话" in [h["title"] for h in data["hits"]]
     assert "<mark>双减</mark>" in json.dumps(data, ensure_ascii=False)
 
 
 def test_api_search_repeated_filter_values(client, engine):
-    years = {row["value"] for row in engine.search(SearchRequest())["facets"]["year"]}
+    years = {row.value for row in engine.search(SearchRequest()).facets["year"]}
     assert {2021, 2023} <= years
     data = client.get("/api/search?year=2021&year=2023&per_page=50").get_json()
     assert data["hits"] and {h["year"] for h in data["hits"]} == {2021, 2023}
@@ -133,18 +135,22 @@ def test_api_trend(client, shuangjian):
     data = response.get_json()
     assert [s["query"] for s in data["series"]] == ["双减"]
     years = data["series"][0]["years"]
-    assert sum(r["docs"] for r in years) == shuangjian["total_docs"]
+    assert sum(r["docs"] for r in years) == shuangjian.total_docs
     assert all(set(r) == {"year", "docs", "sections", "share"} and r["sections"] >= r["docs"] for r in years)
 
 
 def test_api_doc(client, shuangjian):
-    hit = shuangjian["hits"][0]
-    data = client.get(f"/api/doc/{hit['doc_id']}", query_string={"q": "双减"}).get_json()
-    assert data["doc_id"] == hit["doc_id"] and data["title"] == hit["title"]
+    hit = shuangjian.hits[0]
+    data = client.get(f"/api/doc/{hit.doc_id}", query_string={"q": "双减"}).get_json()
+    assert data["doc_id"] == hit.doc_id and data["title"] == hit.title
     assert data["matches"] > 0
-    assert [s["section_id"] for s in data["sections"]] == [f"{hit['doc_id']}-{n}" for n in range(len(data["sections"]))]
+    assert [s["section_id"] for s in data["sections"]] == [f"{hit.doc_id}-{n}" for n in range(len(data["sections"]))]
     assert any("<mark>" in s["html"] for s in data["sections"])
-    plain = client.get(f"/api/doc/{hit['doc_id']}").get_json()
+    # The marks of each section are the <mark>s of its html, on the same characters of its text.
+    for s in data["sections"]:
+        assert len(s["marks"]) == s["matches"] == s["html"].count("<mark>")
+        assert [s["text"][a:b] for a, b in s["marks"]] == [unescape(m) for m in MARK.findall(s["html"])]
+    plain = client.get(f"/api/doc/{hit.doc_id}").get_json()
     assert plain["matches"] == 0
 
 
@@ -194,11 +200,11 @@ def test_search_page_shows_highlighted_hits(client, shuangjian):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<mark>双减</mark>" in html
-    for hit in shuangjian["hits"]:
-        assert hit["title"] in html
-        best = hit["sections"][0]["section_id"]
-        assert f'href="/doc/{hit["doc_id"]}?q=%E5%8F%8C%E5%87%8F#{best}"' in html
-    assert f'共 <strong data-total-docs>{shuangjian["total_docs"]}</strong> 篇文档' in html
+    for hit in shuangjian.hits:
+        assert hit.title in html
+        best = hit.sections[0].section_id
+        assert f'href="/doc/{hit.doc_id}?q=%E5%8F%8C%E5%87%8F#{best}"' in html
+    assert f'共 <strong data-total-docs>{shuangjian.total_docs}</strong> 篇文档' in html
     assert "用时" in html and " ms" in html
     assert 'value="双减"' in html and "autofocus" in html
     assert "已同时搜索" in html  # 双减 expands to its full name
@@ -208,7 +214,7 @@ def test_search_page_facet_links_toggle_values(client, engine):
     html = client.get("/search", query_string={"q": "教育"}).get_data(as_text=True)
     link = facet_link(html, "year", "2023")
     assert params(link["href"]) == {"q": ["教育"], "year": ["2023"]}
-    expected = next(r["count"] for r in engine.search(SearchRequest(q="教育"))["facets"]["year"] if r["value"] == 2023)
+    expected = next(r.count for r in engine.search(SearchRequest(q="教育")).facets["year"] if r.value == 2023)
     assert str(expected) in link["text"]
 
     selected = client.get(link["href"]).get_data(as_text=True)
@@ -233,9 +239,9 @@ def test_search_page_facet_links_toggle_values(client, engine):
 def test_search_page_filters_apply(client, engine):
     expected = engine.search(SearchRequest(q="教育", filters={"year": ["2021"]}))
     html = client.get("/search?q=教育&year=2021").get_data(as_text=True)
-    for hit in expected["hits"]:
-        assert hit["title"] in html
-    assert f'<strong data-total-docs>{expected["total_docs"]}</strong>' in html
+    for hit in expected.hits:
+        assert hit.title in html
+    assert f'<strong data-total-docs>{expected.total_docs}</strong>' in html
 
 
 def test_search_box_keeps_filters_and_sort(client):
@@ -285,10 +291,10 @@ def test_trend_chart_links_years(client, engine):
     html = client.get("/search?q=教育").get_data(as_text=True)
     svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     columns = {a["data-year"]: a["href"] for a in links(svg)}
-    assert set(columns) == {str(r["year"]) for r in trend["years"]}
-    for row in trend["years"]:
-        assert params(columns[str(row["year"])]) == {"q": ["教育"], "year": [str(row["year"])]}
-        assert f"{row['year']} 年：教育 {row['docs']} 篇文档，{row['sections']} 个段落" in svg
+    assert set(columns) == {str(r.year) for r in trend.years}
+    for row in trend.years:
+        assert params(columns[str(row.year)]) == {"q": ["教育"], "year": [str(row.year)]}
+        assert f"{row.year} 年：教育 {row.docs} 篇文档，{row.sections} 个段落" in svg
 
 
 def test_landing_page(client, engine):
@@ -336,35 +342,20 @@ def test_unexpected_errors_are_500_pages(app, monkeypatch):
 
 # -- document page ----------------------------------------------------------------------------
 def test_doc_page_has_section_anchors_and_marks(client, engine, shuangjian):
-    hit = shuangjian["hits"][0]
-    record = engine.document(hit["doc_id"], "双减")
-    response = client.get(f"/doc/{hit['doc_id']}", query_string={"q": "双减"})
+    hit = shuangjian.hits[0]
+    record = engine.document(hit.doc_id, "双减")
+    response = client.get(f"/doc/{hit.doc_id}", query_string={"q": "双减"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    for section in record["sections"]:
-        assert f'id="{section["section_id"]}"' in html
-        assert f'href="#{section["section_id"]}"' in html
-    assert html.count("<mark>") == record["matches"]
+    for section in record.sections:
+        assert f'id="{section.section_id}"' in html
+        assert f'href="#{section.section_id}"' in html
+    assert html.count("<mark>") == record.matches
     assert 'id="next-match"' in html and 'id="prev-match"' in html and 'id="match-counter"' in html
-    assert f"共 <strong>{record['matches']}</strong> 处匹配" in html
-    assert hit["title"] in html and hit["source_file"] in html
-    headed = [s for s in record["sections"] if s["heading"] and s["text"].startswith(s["heading"])]
+    assert f"共 <strong>{record.matches}</strong> 处匹配" in html
+    assert hit.title in html and hit.source_file in html
+    headed = [s for s in record.sections if s.heading and s.text.startswith(s.heading)]
     assert html.count('<span class="section-heading">') == len(headed) > 0
-
-
-@pytest.mark.parametrize(
-    ("chars", "head", "rest"),
-    [
-        (0, "", "ab<mark>c&amp;d</mark>e"),
-        (2, "ab", "<mark>c&amp;d</mark>e"),
-        (3, "ab<mark>c</mark>", '<mark class="cont">&amp;d</mark>e'),
-        (4, "ab<mark>c&amp;</mark>", '<mark class="cont">d</mark>e'),
-        (5, "ab<mark>c&amp;d</mark>", "e"),
-        (9, "ab<mark>c&amp;d</mark>e", ""),
-    ],
-)
-def test_split_html_keeps_marks_well_formed(chars, head, rest):
-    assert split_html("ab<mark>c&amp;d</mark>e", chars) == (head, rest)
 
 
 def test_doc_page_unknown_is_404_page(client):
@@ -414,7 +405,7 @@ def test_index_outdated_is_503(tmp_path):
 )
 def test_hostile_query_is_escaped(client, shuangjian, url):
     q = f"双减 {XSS_SCRIPT} {XSS_ATTR}"
-    response = client.get(url.format(doc_id=shuangjian["hits"][0]["doc_id"]), query_string={"q": q})
+    response = client.get(url.format(doc_id=shuangjian.hits[0].doc_id), query_string={"q": q})
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     if url.startswith("/api/"):

@@ -16,12 +16,11 @@ Repeat a filter parameter for several values (`year=2022&year=2023`). Errors are
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context, url_for
 
 from search_app import export
 from search_app.cite import cite as cite_section
+from search_app.results import Hit, SectionHit
 from search_app.web.state import TREND_MODES, SearchState, document_page, engine, engine_errors
 from speechindex.errors import QueryError
 
@@ -35,7 +34,7 @@ def search() -> Response:
     req = SearchState.from_args(request.args).request()
     fmt = request.args.get("format", "json").strip() or "json"
     if fmt == "json":
-        return jsonify(engine().search(req))
+        return jsonify(engine().search(req).to_json())
     if fmt not in export.FORMATS:
         raise QueryError(f"未知的导出格式 {fmt!r}：可选 json、{'、'.join(export.FORMATS)}")
     engine().search(req)  # a bad parameter is a 400 now, not a broken download later
@@ -46,8 +45,8 @@ def search() -> Response:
     return Response(export.xlsx_bytes(table), mimetype=export.FORMATS[fmt], headers=headers)
 
 
-def _section_url(hit: dict[str, Any], section: dict[str, Any]) -> str:
-    return url_for("pages.document", doc_id=hit["doc_id"], _anchor=section["section_id"], _external=True)
+def _section_url(hit: Hit, section: SectionHit) -> str:
+    return url_for("pages.document", doc_id=hit.doc_id, _anchor=section.section_id, _external=True)
 
 
 @bp.get("/trend")
@@ -59,7 +58,7 @@ def trend() -> Response:
     if mode not in TREND_MODES:
         raise QueryError(f"未知的 normalize 取值 {mode!r}：可选 {', '.join(TREND_MODES)}")
     queries = [q.strip() for q in request.args.getlist("q")] or [""]
-    return jsonify({"normalize": mode, **engine().trends(queries, state.filters)})
+    return jsonify({"normalize": mode, **engine().trends(queries, state.filters).to_json()})
 
 
 @bp.get("/suggest")
@@ -86,7 +85,7 @@ def document(doc_id: str) -> Response:
     record = document_page(doc_id, request.args)
     if record is None:
         abort(404, description=f"没有编号为 {doc_id} 的文档")
-    return jsonify(record)
+    return jsonify(record.to_json())
 
 
 @bp.get("/similar/<doc_id>")
@@ -107,4 +106,4 @@ def passage() -> Response:
     text = body.get("text") if isinstance(body, dict) else request.values.get("text")
     if not isinstance(text, str):
         raise QueryError("缺少参数 text：请粘贴一段文字")
-    return jsonify(engine().passage(text))
+    return jsonify(engine().passage(text).to_json())

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+
+from search_app.results import TrendPoint, TrendSeries, YearTotal
 
 HEIGHT = 190
 TOP = 22  # room for the peak label
@@ -78,11 +79,9 @@ class Chart:
     columns: list[Column]
 
 
-def value(point: Point | dict[str, Any], mode: str) -> float:
+def value(point: Point | TrendPoint, mode: str) -> float:
     """What the y axis shows for a point: share of the year's documents, or documents."""
-    if isinstance(point, Point):
-        return point.share if mode == "share" else point.docs
-    return float(point["share"]) if mode == "share" else float(point["docs"])
+    return point.share if mode == "share" else point.docs
 
 
 def format_value(point: Point, mode: str) -> str:
@@ -97,15 +96,15 @@ def format_share(share: float) -> str:
 
 
 def layout(
-    series: list[dict[str, Any]], mode: str, selected: set[int], totals: list[dict[str, Any]] | None = None
+    series: list[TrendSeries], mode: str, selected: set[int], totals: list[YearTotal] | None = None
 ) -> Chart | None:
-    """Lay out `engine.trends()["series"]`; None when no term matches in any year.
+    """Lay out `engine.trends().series`; None when no term matches in any year.
 
     `selected` are the years of the active year filter: their columns are highlighted. With
     `totals` (documents per year), a share is only drawn for years that have documents: the
     line joins the years around a gap instead of dropping to a share of zero that means nothing.
     """
-    rows = [{int(r["year"]): r for r in s["years"] if r["docs"]} for s in series[:MAX_SERIES]]
+    rows = [{r.year: r for r in s.years if r.docs} for s in series[:MAX_SERIES]]
     years = sorted(set().union(*rows)) if rows else []
     if not years:
         return None
@@ -119,7 +118,7 @@ def layout(
     def x_of(i: int) -> float:
         return round(50.0 if len(slots) == 1 else SIDE + i * width, 3)
 
-    has_docs = {int(r["year"]) for r in totals if r["docs"]} if totals is not None else set(slots)
+    has_docs = {r.year for r in totals if r.docs} if totals is not None else set(slots)
     defined = {year for year in slots if mode == "count" or year in has_docs}
     out_series = []
     grid: dict[int, list[Point]] = {year: [] for year in slots}
@@ -128,10 +127,9 @@ def layout(
         for i, year in enumerate(slots):
             if year not in defined:
                 continue
-            r = per_year.get(year, {"docs": 0, "sections": 0, "share": 0.0})
-            share, docs = float(r["share"]), int(r["docs"])
-            v = share if mode == "share" else docs
-            point = Point(year, docs, int(r["sections"]), share, x_of(i), round(baseline - (baseline - TOP) * v / peak, 2))
+            r = per_year.get(year, TrendPoint(year, 0, 0, 0.0))
+            v = value(r, mode)
+            point = Point(year, r.docs, r.sections, r.share, x_of(i), round(baseline - (baseline - TOP) * v / peak, 2))
             points.append(point)
             grid[year].append(point)
         for year in slots:
@@ -139,7 +137,7 @@ def layout(
                 grid[year].append(Point(year, 0, 0, 0.0, 0.0, float(baseline)))
         segments = [(a.x, a.y, b.x, b.y) for a, b in pairwise(points)]
         latest = next((p for p in reversed(points) if p.docs), None)
-        out_series.append(Series(n, raw["query"], points, segments, latest))
+        out_series.append(Series(n, raw.query, points, segments, latest))
     def span(i: int) -> tuple[float, float]:
         """A year's clickable column, [left, left + width), clipped to the chart on both sides."""
         left, right = max(0.0, x_of(i) - width / 2), min(100.0, x_of(i) + width / 2)

@@ -6,7 +6,6 @@ hits: everything a hit shows comes with the search result.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from dataclasses import dataclass
@@ -14,12 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from search_app.engine import FACET_FIELDS, MAX_PAGE
 from search_app.passage import MAX_PASSAGE_CHARS
 from search_app.query import parse_query
-from search_app.similar import mark_shared, shared_class
+from search_app.render import html
+from search_app.results import DocSection, Fragment, Hit
+from search_app.similar import mark_shared
 from search_app.web.chart import format_share, format_value, layout, selected_years
 from search_app.web.state import (
     DEFAULT_PER_PAGE,
@@ -49,9 +51,6 @@ SYNTAX_HELP = (
     ("year:2019..2023", "限定年份范围"),
 )
 QUOTES = re.compile(r"[\"“”「」『』]")
-TAGS = re.compile(r"<[^>]*>")
-# A tag, an entity, or one character of escaped HTML.
-HTML_TOKENS = re.compile(r"(</?mark>)|&#?\w+;|.", re.S)
 PAGE_WINDOW = 2  # numbered page links on each side of the current page
 
 
@@ -75,6 +74,12 @@ def template_helpers() -> dict[str, Any]:
     }
 
 
+@bp.app_template_filter("marked")
+def marked(fragment: Fragment, mark_class: str = "") -> Markup:
+    """A fragment as HTML (search_app.render.html): `{{ section.snippet | marked }}`."""
+    return Markup(html(fragment, mark_class))
+
+
 @bp.get("/")
 @engine_errors
 def index() -> Response | str:
@@ -94,7 +99,7 @@ def search() -> str:
     trends = engine().trends(state.trend_terms, state.filters)
     # Without any words every year's share is 100%: counts are the only informative axis then.
     trend_mode = state.trend if any(state.trend_terms) else "count"
-    page_count = min(MAX_PAGE, math.ceil(result["total_docs"] / state.per_page))
+    page_count = min(MAX_PAGE, math.ceil(result.total_docs / state.per_page))
     # Without words there is nothing to rank by: the engine lists newest first, and so does the switch.
     browse = parse_query(state.q).is_empty
     return render_template(
@@ -104,12 +109,12 @@ def search() -> str:
         sorts={k: v for k, v in SORT_LABELS.items() if not (browse and k == "relevance")},
         active_sort="newest" if browse and state.sort == "relevance" else state.sort,
         result=result,
-        hits=[_hit_view(hit, state.q) for hit in result["hits"]],
-        chart=layout(trends["series"], trend_mode, selected_years(state.filters.get("year", [])), trends["totals"]),
+        hits=[_hit_view(hit, state.q) for hit in result.hits],
+        chart=layout(trends.series, trend_mode, selected_years(state.filters.get("year", [])), trends.totals),
         trend_mode=trend_mode,
         page_count=page_count,
         pages=_page_numbers(state.page, page_count),
-        suggestions=_suggestions(state) if not result["total_docs"] else [],
+        suggestions=_suggestions(state) if not result.total_docs else [],
     )
 
 
@@ -121,26 +126,22 @@ def document(doc_id: str) -> str:
     record = document_page(doc_id, request.args)
     if record is None:
         abort(404, description=f"没有编号为“{doc_id[:64]}”的文档，可能已在重建索引时移除。")
-    url = record.get("url") or ""
+    url = record.url or ""
     # Finding shared passages costs time in proportion to the whole document (a minute for two
     # million characters): a document long enough to be paged goes without.
-    similar = (engine().similar(doc_id) or {"similar": []})["similar"] if record["pages"] == 1 else []
+    similar = (engine().similar(doc_id) or {"similar": []})["similar"] if record.pages == 1 else []
     # Without a query, the passages shared with other documents are what is marked in the text.
     shared = not q and mark_shared(record, [span for other in similar for span in other["spans"]])
-    for section in record["sections"]:
-        heading = section["heading"]
-        cut = len(heading) if heading and section["text"].startswith(heading) else 0
-        section["heading_html"], section["body_html"] = split_html(section["html"], cut)
-        if shared:
-            section["heading_html"], section["body_html"] = map(shared_class, (section["heading_html"], section["body_html"]))
     return render_template(
         "doc.html",
         doc=record,
+        sections=[(section, *_heading_and_body(section)) for section in record.sections],
+        mark_class="shared" if shared else "",
         similar=similar,
         q=q,
         state=SearchState(q=q),
-        doc_pages=_page_numbers(record["page"], record["pages"]),
-        pager=DocPager(doc_id, q, record["page"]),
+        doc_pages=_page_numbers(record.page, record.pages),
+        pager=DocPager(doc_id, q, record.page),
         # Only web addresses become links: a javascript: or data: URL in a corpus stays text.
         url_is_link=urlsplit(url).scheme.lower() in ("http", "https"),
     )
@@ -177,53 +178,33 @@ def _doc_href(doc_id: str, q: str, section_id: str) -> str:
     return url_for("pages.document", doc_id=doc_id, q=q or None, _anchor=section_id or None)
 
 
-def _hit_view(hit: dict[str, Any], q: str) -> dict[str, Any]:
+def _hit_view(hit: Hit, q: str) -> dict[str, Any]:
     """A hit plus the links and the topic union the template shows."""
     sections = [
         {
-            **s,
-            "href": _doc_href(hit["doc_id"], q, s["section_id"]),
+            **vars(s),
+            "href": _doc_href(hit.doc_id, q, s.section_id),
             # A section that is nothing but its heading would show the same line twice.
-            "snippet_html": "" if _plain(s["snippet_html"]) == s["heading"].strip() else s["snippet_html"],
+            "show_snippet": s.snippet.text.strip(" …") != s.heading.strip(),
         }
-        for s in hit["sections"]
+        for s in hit.sections
     ]
     return {
-        **hit,
-        "href": sections[0]["href"] if sections else _doc_href(hit["doc_id"], q, ""),
-        "topics": list(dict.fromkeys(t for s in hit["sections"] for t in s["topics"])),
+        **vars(hit),
+        "href": sections[0]["href"] if sections else _doc_href(hit.doc_id, q, ""),
+        "topics": list(dict.fromkeys(t for s in hit.sections for t in s.topics)),
         "sections": sections,
     }
 
 
-def _plain(snippet_html: str) -> str:
-    """The text of a snippet, without its <mark> tags and entities."""
-    return html.unescape(TAGS.sub("", snippet_html)).strip(" …")
+def _heading_and_body(section: DocSection) -> tuple[Fragment, Fragment]:
+    """The section's heading line (empty when its text does not start with it) and the rest, shown apart.
 
-
-def split_html(marked: str, chars: int) -> tuple[str, str]:
-    """Split escaped text with <mark> tags after `chars` characters of text, keeping both halves well-formed.
-
-    The document page shows a section's heading line apart from its body; the engine gives
-    one highlighted string per section, and a match may straddle the heading's end: its second
-    half becomes <mark class="cont">, which the match navigation does not count again.
+    A match across the heading's end stays whole, in the heading part (Fragment.split).
     """
-    if chars <= 0:
-        return "", marked
-    seen = 0
-    in_mark = False
-    for token in HTML_TOKENS.finditer(marked):
-        if token.group(1):
-            in_mark = token.group(1) == "<mark>"
-            continue
-        seen += 1
-        if seen == chars:
-            end = token.end()
-            if in_mark and marked.startswith("</mark>", end):
-                end, in_mark = end + len("</mark>"), False
-            head, rest = marked[:end], marked[end:]
-            return (head + "</mark>", '<mark class="cont">' + rest) if in_mark else (head, rest)
-    return marked, ""
+    heading = section.heading
+    cut = len(heading) if heading and section.text.startswith(heading) else 0
+    return section.fragment.split(cut)
 
 
 def _page_numbers(current: int, count: int) -> list[int | None]:

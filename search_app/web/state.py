@@ -17,6 +17,7 @@ from flask import current_app, url_for
 from werkzeug.datastructures import MultiDict
 
 from search_app.engine import FACET_FIELDS, MAX_TREND_TERMS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
+from search_app.results import DocumentView
 from speechindex.errors import QueryError
 from speechindex.schema import SECTION_KINDS
 
@@ -43,7 +44,7 @@ def engine() -> SearchEngine:
     return current_app.extensions["engine"]
 
 
-def document_page(doc_id: str, args: MultiDict[str, str]) -> dict[str, Any] | None:
+def document_page(doc_id: str, args: MultiDict[str, str]) -> DocumentView | None:
     """The page (`page` parameter) of a document highlighted for `q`, in pages of the configured size; None if unknown."""
     page = _int_param(args, "page", 1, "页码")
     return engine().document(doc_id, args.get("q", "").strip(), page, current_app.config["LIMITS"].doc_page_chars)

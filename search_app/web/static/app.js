@@ -13,8 +13,7 @@
     var nav = document.getElementById("match-nav");
     var text = document.getElementById("doc-text");
     if (!nav || !text) return;
-    // A match cut in two by the heading/body split continues as mark.cont: count it once.
-    var marks = Array.prototype.slice.call(text.querySelectorAll("mark:not(.cont)"));
+    var marks = Array.prototype.slice.call(text.querySelectorAll("mark"));
     if (!marks.length) return;
     var counter = document.getElementById("match-counter");
     var prev = document.getElementById("prev-match");
