@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository paths, ../shared, and session-scoped indexes built from the seeds."""
+"""Shared fixtures: the repository paths, ../shared, Chromium, and session-scoped indexes built from the seeds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import atexit
 import shutil
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,6 +20,9 @@ for _seed in sorted(BUNDLED.glob("*.txt")):
 atexit.register(shutil.rmtree, CORPUS.parent, True)
 SHARED = REPO.parent / "shared"
 ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium, headless in a container: no sandbox or GPU, no background traffic or updates.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 
 def shared_path(*parts: str) -> Path:
@@ -27,6 +31,17 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not found: ../shared (corpora, eval) is only present on developer machines and CI")
     return path
+
+
+def require_chromium(whole_module: bool = False) -> ModuleType:
+    """Playwright's sync API for driving CHROMIUM, or skip the test (or `whole_module`) saying what is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to run the browser tests", allow_module_level=whole_module)
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError as exc:  # depends on the environment
+        pytest.skip(f"playwright is not importable ({exc}): pip install -e '.[test]'", allow_module_level=whole_module)
+    return sync_api
 
 
 @pytest.fixture(scope="session")

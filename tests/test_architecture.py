@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
+
 FORBIDDEN = {
     "speechindex": {"indexer", "search_app", "flask", "waitress", "bench"},
     "indexer": {"search_app", "flask", "waitress", "bench"},

@@ -14,22 +14,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHARED, require_chromium
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to run the browser tests", allow_module_level=True)
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    pytest.skip(f"playwright is not importable ({exc}): pip install -e '.[test]'", allow_module_level=True)
+require_chromium(whole_module=True)
 
-import waitress
+# After the skip: without Chromium or Playwright the module is skipped, not broken.
+import waitress  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
-from search_app.web import create_app
+from search_app.web import create_app  # noqa: E402
 
-SHARED_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "gov_work_reports"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+SHARED_REPORTS = SHARED / "corpora" / "gov_work_reports"
 XSS = "<script>alert(1)</script>"
 
 
@@ -53,7 +50,7 @@ def base_url(index_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -29,9 +29,8 @@ from speechindex.analysis import ANALYZER_VERSION, get_analyzer
 from speechindex.docstore import DocStore
 from speechindex.errors import IndexOutdated
 from speechindex.location import CURRENT, IndexLocation
-from tests.conftest import CORPUS, SHARED, shared_path
+from tests.conftest import CORPUS, REPO, SHARED, shared_path
 
-REPO = Path(__file__).resolve().parents[1]
 SEEDS = sorted(CORPUS.glob("*.txt"))
 SUMMARY_KEYS = {"mode", "index", "generation", "files", "files_read", "documents", "sections", "mb", "seconds", "mb_s", "removed_files", "skipped", "notes", "dedup"}
 STATS_KEYS = {"generation", "documents", "sections", "year", "doc_kind", "source", "topic", "section_topic", "section_kind"}

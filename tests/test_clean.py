@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexer.clean import Cleaned, clean_text, collapse_cjk_spaces, load_patterns
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SEEDS = {
     "000": "000_bbde98b2ca611a02.txt",
     "001": "001_d2615397c1deb668.txt",

@@ -15,7 +15,7 @@ from speechindex import dedup
 from speechindex import schema as S
 from speechindex.docstore import DocStore
 from speechindex.location import IndexLocation
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, REPO
 
 SPEECH = CORPUS / "002_2026ea8a2fbe29df.txt"  # 在2023年教育局工作会议上的讲话, 5,600 characters
 SAME_TOPIC = CORPUS / "003_da6a1b22c78f0c54.txt"  # another 教育局 meeting speech
@@ -286,7 +286,7 @@ def test_folded_pages_list_each_group_once(dedup_index):
 
 # -- the mixed collection (corpus + ../shared/corpora) -----------------------------------
 
-JUDGMENTS = Path(__file__).resolve().parents[1] / "bench" / "judgments" / "mixed_queries.json"
+JUDGMENTS = REPO / "bench" / "judgments" / "mixed_queries.json"
 
 
 @pytest.fixture(scope="module")

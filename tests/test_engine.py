@@ -28,8 +28,8 @@ from speechindex.analysis import get_analyzer
 from speechindex.docstore import DocStore
 from speechindex.errors import QueryError
 from speechindex.location import IndexLocation
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SEARCH_KEYS = {"query", "expanded", "total_docs", "total_matched", "total_sections", "took_ms", "page", "per_page", "warnings", "hits", "facets"}
 HIT_KEYS = {"doc_id", "title", "year", "date", "doc_kind", "source", "source_file", "score", "sections", "versions"}
 SECTION_KEYS = {"section_id", "heading", "kind", "topics", "snippet_html", "snippet"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from html import unescape
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from search_app.query import parse_query
 from search_app.render import html
 from search_app.results import Fragment
 from speechindex import schema as S
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 TAG = re.compile(r"<[^>]+>")
 

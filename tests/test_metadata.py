@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,12 +10,10 @@ from indexer.clean import clean_text
 from indexer.metadata import Metadata, extract_metadata, parse_year_mentions
 from indexer.models import RawDocument
 from speechindex.schema import DOC_KINDS
+from tests.conftest import CORPUS, shared_path
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "corpus"
-SHARED = REPO.parent / "shared"
-GOV_REPORTS = SHARED / "corpora" / "gov_work_reports" / "government_work_reports.jsonl"
-CPC_REPORTS = SHARED / "corpora" / "gov_work_reports" / "cpc_congress_reports.jsonl"
+GOV_REPORTS = ("corpora", "gov_work_reports", "government_work_reports.jsonl")
+CPC_REPORTS = ("corpora", "gov_work_reports", "cpc_congress_reports.jsonl")
 
 
 def metadata_of(text: str, fmt: str = "txt", source_file: str = "doc.txt", **known) -> Metadata:
@@ -24,10 +21,10 @@ def metadata_of(text: str, fmt: str = "txt", source_file: str = "doc.txt", **kno
     return extract_metadata(raw, clean_text(text, fmt))
 
 
-def read_shared(path: Path) -> list[dict]:
-    if not path.exists():
-        pytest.skip(f"{path} not found: ../shared (the corpora) is only present on developer machines and CI")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def read_shared(parts: tuple[str, ...]) -> list[dict]:
+    """The records of a .jsonl collection under ../shared (skips without it)."""
+    text = shared_path(*parts).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 # ---------------------------------------------------------------- the seeds

@@ -17,9 +17,9 @@ import indexer.readers as readers
 from indexer.readers import SUPPORTED_SUFFIXES, ReadResult, iter_corpus_files, read_file
 from indexer.readers import text as text_reader
 from speechindex.errors import CorpusError
+from tests.conftest import shared_path
 
 SPEECH = "在全市校长会议上的讲话\n同志们：今天我们召开教育工作会议。"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def write(path: Path, data: bytes | str, encoding: str = "utf-8") -> Path:
@@ -504,16 +504,9 @@ def test_read_file_never_raises(tmp_path: Path, data: bytes, suffix: str) -> Non
 # --- the real corpora in ../shared ----------------------------------------------------
 
 
-def _shared(relative: str) -> Path:
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"../shared not found: {path} is absent (corpora are not checked out)")
-    return path
-
-
 @pytest.mark.shared
 def test_shared_government_work_reports() -> None:
-    path = _shared("corpora/gov_work_reports/government_work_reports.jsonl")
+    path = shared_path("corpora", "gov_work_reports", "government_work_reports.jsonl")
     result = read_file(path, path.parent)
     assert result.errors == []
     assert len(result.documents) == 72
@@ -526,7 +519,7 @@ def test_shared_government_work_reports() -> None:
 
 @pytest.mark.shared
 def test_shared_xi_speeches_csv() -> None:
-    path = _shared("corpora/xi_speeches_2020/all_data.csv")
+    path = shared_path("corpora", "xi_speeches_2020", "all_data.csv")
     result = read_file(path, path.parent)
     assert result.errors == []
     assert len(result.documents) == 58

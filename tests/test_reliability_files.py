@@ -25,9 +25,9 @@ import pytest
 from search_app.engine import SearchEngine, SearchRequest
 from speechindex import schema as S
 from speechindex.location import IndexLocation
+from tests.conftest import REPO
 from tests.test_readers import make_text_pdf
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS_NAME = "mixed"  # the corpus folder name, which prefixes some names in `skipped`
 SPEECH = (
     "在全省教育工作会议上的讲话\n\n同志们：\n"

@@ -30,7 +30,8 @@ from indexer.readers import read_file
 from search_app.web import create_app
 from speechindex import schema as S
 from speechindex.location import CURRENT
-from tests.test_reliability_files import REPO, SPEECH, save_docx, stored_texts
+from tests.conftest import REPO
+from tests.test_reliability_files import SPEECH, save_docx, stored_texts
 
 GBK_NAME = "啊.txt".encode("gbk")  # b"\xb0\xa1.txt": not valid UTF-8
 EXIT_INDEX = 4

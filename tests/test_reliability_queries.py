@@ -26,6 +26,7 @@ from search_app.engine import SORTS, SearchEngine, SearchRequest
 from search_app.query import MAX_QUERY_CHARS, ParsedQuery, parse_query
 from search_app.web import create_app
 from speechindex.errors import QueryError
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 OPERATORS = ['"', "“", "”", "-", "OR", "AND", "NOT", "(", ")", "title:", "year:", "..", ":", "|", " ", "双减", "教育", "\\"]
 # C0/C1 controls, format characters (zero-width, bidi), line/paragraph separators, private use.
@@ -212,14 +213,10 @@ def assert_nothing_injected(page) -> None:
 
 @pytest.mark.browser
 def test_hostile_documents_and_queries_in_chromium(hostile_site: str) -> None:
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip(f"{chromium} not found: install Debian's chromium to run the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+    sync_api = require_chromium()
     dialogs: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=args)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(base_url=hostile_site)
             context.set_default_timeout(10_000)

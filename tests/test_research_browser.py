@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import openpyxl
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, require_chromium
 from tests.test_browser import base_url, browser, index_dir  # noqa: F401 - the module's server and browser (or its skip)
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: pip install -e '.[test]'")
+sync_api = require_chromium(whole_module=True)
 Browser, Page, expect = sync_api.Browser, sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.browser

@@ -13,13 +13,7 @@ from indexer.models import Section
 from indexer.readers.markdown import markdown_document
 from indexer.structure import split_sections
 from speechindex.schema import KIND_OTHER, KIND_PROBLEMS, KIND_REVIEW, KIND_TASKS
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "corpus"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CORPORA = SHARED / "corpora"
-
-needs_shared = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
+from tests.conftest import CORPUS, shared_path
 
 # Lines that open a paragraph of their own when unwrapping (a stand-in for indexer.clean).
 _MARK = re.compile(r"^(?:[一二三四五六七八九十]+、|、|[（(][一二三四五六七八九十]+[)）]|\d+\s*[.．])")
@@ -408,13 +402,12 @@ def test_first_cue_wins_among_strong_cues() -> None:
 
 
 def gov_reports() -> list[dict]:
-    path = CORPORA / "gov_work_reports" / "government_work_reports.jsonl"
+    path = shared_path("corpora", "gov_work_reports", "government_work_reports.jsonl")
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
 @pytest.mark.shared
-@needs_shared
 def test_gov_report_2025_outline() -> None:
     report = gov_reports()[0]
     assert report["year"] == "2025"
@@ -433,7 +426,6 @@ def test_gov_report_2025_outline() -> None:
 
 
 @pytest.mark.shared
-@needs_shared
 def test_every_modern_gov_report_has_level1_sections() -> None:
     checked = 0
     for report in gov_reports():
@@ -448,9 +440,8 @@ def test_every_modern_gov_report_has_level1_sections() -> None:
 
 
 @pytest.mark.shared
-@needs_shared
 def test_law_chapters_and_articles() -> None:
-    path = next((CORPORA / "laws").rglob("义务教育法(2018-12-29).md"))
+    path = next(shared_path("corpora", "laws").rglob("义务教育法(2018-12-29).md"))
     source = path.read_text(encoding="utf-8")
     text, sections = markdown_sections(source, "法规")
     check_cover(text, sections)
@@ -469,9 +460,8 @@ def test_law_chapters_and_articles() -> None:
 
 
 @pytest.mark.shared
-@needs_shared
 def test_news_day_one_level2_section_per_story() -> None:
-    path = CORPORA / "xinwenlianbo" / "news" / "20230201.md"
+    path = shared_path("corpora", "xinwenlianbo", "news", "20230201.md")
     source = path.read_text(encoding="utf-8")
     text, sections = markdown_sections(source, "新闻")
     check_cover(text, sections)

@@ -26,9 +26,7 @@ from indexer.topics import (
 from speechindex import schema as S
 from speechindex.docstore import DocStore
 from speechindex.location import IndexLocation
-
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+from tests.conftest import CORPUS, shared_path
 
 EXPECTED_TOPICS = (
     "党的建设", "德育与思政", "双减与课后服务", "教师队伍", "学前教育", "义务教育", "高中教育",
@@ -127,9 +125,8 @@ def test_assign_topics_fills_in_place() -> None:
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
 def test_gov_report_education_section_and_speed(capsys: pytest.CaptureFixture[str]) -> None:
-    path = CORPORA / "gov_work_reports" / "government_work_reports.jsonl"
+    path = shared_path("corpora", "gov_work_reports", "government_work_reports.jsonl")
     with path.open(encoding="utf-8") as fh:
         reports = [json.loads(line) for line in fh if line.strip()]
     sections = split_sections(reports[0]["content"], "jsonl", "工作报告")

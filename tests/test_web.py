@@ -18,8 +18,8 @@ from search_app.engine import SearchEngine, SearchRequest
 from search_app.results import SearchResult
 from search_app.web import create_app
 from search_app.web.state import engine_errors
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
