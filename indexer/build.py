@@ -133,7 +133,7 @@ def scan(corpora: Iterable[Path]) -> tuple[list[ScannedFile], list[dict[str, str
             rel = relative_name(path, root)
             if file_key(name, rel) in seen:
                 # A GBK-decoded name equal to a UTF-8 one: the escaped form keeps both.
-                rel = path_text(path.name if path == root else path.relative_to(root).as_posix(), escape=True)
+                rel = relative_name(path, root, escape=True)
             key = file_key(name, rel)
             if key in seen:
                 continue

@@ -51,17 +51,20 @@ class ReadResult:
     notes: list[str] = field(default_factory=list)  # what was done to keep a document (split into parts)
 
 
-def relative_name(path: Path, root: Path) -> str:
-    """`path` relative to `root` in posix form (the file name when `root` is the file itself), as text."""
+def relative_name(path: Path, root: Path, escape: bool = False) -> str:
+    """`path` relative to `root` in posix form (the file name when `root` is the file itself), as text.
+
+    `escape` is passed to `path_text`.
+    """
     if path == root:
-        return path_text(path.name)
+        return path_text(path.name, escape)
     try:
-        return path_text(path.relative_to(root).as_posix())
+        return path_text(path.relative_to(root).as_posix(), escape)
     except ValueError:
         try:
-            return path_text(path.resolve().relative_to(root.resolve()).as_posix())
+            return path_text(path.resolve().relative_to(root.resolve()).as_posix(), escape)
         except (ValueError, OSError):
-            return path_text(path.as_posix())
+            return path_text(path.as_posix(), escape)
 
 
 def path_text(path: str | Path, escape: bool = False) -> str:
