@@ -19,6 +19,8 @@ from pathlib import Path
 
 import lxml.etree
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import mdTrim
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.token import Token
 
 from indexer.models import RawDocument, SourceHeading
@@ -37,6 +39,17 @@ _HTML_PARSER = lxml.etree.HTMLParser()
 # A bold paragraph longer than this, or ending a sentence, is emphasis, not a heading.
 _BOLD_HEADING_MAX = 60
 _SENTENCE_END = "。！？!?；;：:"
+# The fast block pass (`_simple_tokens`) leaves to markdown-it every file with a line starting
+# (after at most 3 spaces) a blockquote, list, rule, setext underline, fence or table, or
+# indented as code, and every file with a link reference definition ("]:" anywhere).
+_COMPLEX_START = frozenset(">-+*_=`~|:")
+_ORDERED_ITEM = re.compile(r"[0-9]{1,9}[.)](?: |$)")
+_ATX_HEADING = re.compile(r"#{1,6}(?= |$)")
+_THEMATIC_BREAK = re.compile(r"([-*_])(?: *\1){2,} *")
+_ENDS_PARAGRAPH = frozenset({"blank", "heading", "comment", "html"})  # "---" below a paragraph underlines it
+_HTML_BLOCK_TAG = HTML_SEQUENCES[5][0]  # <p>, <div>, …: an HTML block that ends at a blank line
+# Characters that start inline syntax (escapes, code, emphasis, entities, HTML, links, images).
+_INLINE_SYNTAX = re.compile(r"[\\`*_&<\[\]!~]")
 
 
 def _make_parser() -> MarkdownIt:
@@ -104,7 +117,8 @@ def read(path: Path, rel: str) -> RawDocument:
 def markdown_document(source: str, rel: str) -> RawDocument:
     """Turn Markdown source into a RawDocument (fmt "md") of plain text and headings."""
     env: dict[str, object] = {}  # link reference definitions, shared by the inline runs
-    blocks = _blocks(_PARSER.parse(source, env), env, _rules())
+    tokens = _simple_tokens(source)
+    blocks = _blocks(_PARSER.parse(source, env) if tokens is None else tokens, env, _rules())
     parts: list[str] = []
     outline: list[SourceHeading] = []
     bold: list[bool] = []  # per outline entry: a bold HTML paragraph, not a Markdown heading
@@ -191,6 +205,79 @@ def _blocks(tokens: list[Token], env: dict[str, object], rules: _Rules) -> list[
     return blocks
 
 
+def _simple_tokens(source: str) -> list[Token] | None:
+    """markdown-it's block tokens for a file of ATX headings, paragraphs, comments and block HTML only.
+
+    新闻联播 and the laws are written so; this pass over their lines costs a fraction of the
+    block parser. None for anything else (see `_COMPLEX_START`): markdown-it parses it.
+    """
+    if "\t" in source or "\r" in source or "\0" in source or "]:" in source:
+        return None  # tab stops, normalised line ends and reference definitions are the parser's business
+    lines = source.split("\n")
+    tokens: list[Token] = []
+    i, n = 0, len(lines)
+    while i < n:
+        kind = _line_kind(lines[i])
+        if kind is None:
+            return None
+        if kind == "blank":
+            i += 1
+        elif kind == "rule":
+            tokens.append(Token("hr", "hr", 0))
+            i += 1
+        elif kind == "heading":
+            line = lines[i].lstrip(" ")
+            level = len(_ATX_HEADING.match(line).group())  # type: ignore[union-attr]
+            title = line[level:].rstrip(" ")
+            unclosed = title.rstrip("#")
+            if unclosed.endswith(" "):  # a closing sequence: "## 标题 ##"
+                title = unclosed
+            tag = f"h{level}"
+            tokens += [Token("heading_open", tag, 1), Token("inline", "", 0, content=mdTrim(title), children=[]), Token("heading_close", tag, -1)]
+            i += 1
+        elif kind in ("comment", "html"):
+            end = i + 1
+            if kind == "comment" and "-->" not in lines[i]:
+                while end < n and "-->" not in lines[end]:
+                    end += 1
+                end = min(end + 1, n)
+            elif kind == "html":
+                while end < n and lines[end].strip(" "):
+                    end += 1
+            content = "\n".join(lines[i:end]) + ("\n" if end < n else "")
+            tokens.append(Token("html_block", "", 0, content=content))
+            i = end
+        else:
+            end = i + 1
+            while end < n and (following := _line_kind(lines[end])) == "text":
+                end += 1
+            if end < n and following not in _ENDS_PARAGRAPH:
+                return None
+            content = mdTrim("\n".join(lines[i:end]))
+            tokens += [Token("paragraph_open", "p", 1), Token("inline", "", 0, content=content, children=[]), Token("paragraph_close", "p", -1)]
+            i = end
+    return tokens
+
+
+def _line_kind(line: str) -> str | None:
+    """How a line starts a block: blank, rule, heading, comment, html, text; None when the parser must decide."""
+    stripped = line.lstrip(" ")
+    if not stripped:
+        return "blank"
+    first = stripped[0]
+    if first in "-*_" and len(line) - len(stripped) <= 3 and _THEMATIC_BREAK.fullmatch(stripped):
+        return "rule"
+    if len(line) - len(stripped) > 3 or first in _COMPLEX_START or ("0" <= first <= "9" and _ORDERED_ITEM.match(stripped)):
+        return None
+    if first == "#":
+        return "heading" if _ATX_HEADING.match(stripped) else None
+    if first == "<":
+        if stripped.startswith("<!--"):
+            return "comment"
+        return "html" if _HTML_BLOCK_TAG.search(stripped) else None
+    return "text"
+
+
 def _add_text(blocks: list[_Block], text: str) -> None:
     lines = _lines(text)
     if lines:
@@ -210,7 +297,13 @@ def _children(token: Token, env: dict[str, object]) -> list[Token]:
 
 
 def _inline_text(token: Token, env: dict[str, object]) -> str:
-    """What a reader sees of an inline run: texts, link texts, image descriptions, line breaks."""
+    """What a reader sees of an inline run: texts, link texts, image descriptions, line breaks.
+
+    A run without inline syntax is returned as written: it differs from the parse only by the
+    spaces around its line breaks, which every caller trims (`_lines`).
+    """
+    if not token.children and not _INLINE_SYNTAX.search(token.content):
+        return token.content
     parts: list[str] = []
     for child in _children(token, env):
         kind = child.type
