@@ -5,6 +5,9 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -42,6 +45,23 @@ def require_chromium(whole_module: bool = False) -> ModuleType:
     except ImportError as exc:  # depends on the environment
         pytest.skip(f"playwright is not importable ({exc}): pip install -e '.[test]'", allow_module_level=whole_module)
     return sync_api
+
+
+@contextmanager
+def served(index_dir: Path) -> Iterator[str]:
+    """The app on waitress, on a free port of 127.0.0.1 in a background thread: yields its base URL."""
+    import waitress
+
+    from search_app.web import create_app
+
+    server = waitress.create_server(create_app({"INDEX_DIR": index_dir}), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

@@ -7,24 +7,20 @@ so every assertion reads its expected numbers from the page rather than hard-cod
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHARED, require_chromium
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHARED, require_chromium, served
 
 pytestmark = pytest.mark.browser
 
 require_chromium(whole_module=True)
 
 # After the skip: without Chromium or Playwright the module is skipped, not broken.
-import waitress  # noqa: E402
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from search_app.web import create_app  # noqa: E402
 
 SHARED_REPORTS = SHARED / "corpora" / "gov_work_reports"
 XSS = "<script>alert(1)</script>"
@@ -39,12 +35,8 @@ def index_dir(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="module")
 def base_url(index_dir: Path) -> Iterator[str]:
     """The app served by waitress on a free port of 127.0.0.1, in a background thread."""
-    server = waitress.create_server(create_app({"INDEX_DIR": index_dir}), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with served(index_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

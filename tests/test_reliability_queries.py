@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_from_bytes
@@ -26,7 +25,7 @@ from search_app.engine import SORTS, SearchEngine, SearchRequest
 from search_app.query import MAX_QUERY_CHARS, ParsedQuery, parse_query
 from search_app.web import create_app
 from speechindex.errors import QueryError
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium, served
 
 OPERATORS = ['"', "“", "”", "-", "OR", "AND", "NOT", "(", ")", "title:", "year:", "..", ":", "|", " ", "双减", "教育", "\\"]
 # C0/C1 controls, format characters (zero-width, bidi), line/paragraph separators, private use.
@@ -174,8 +173,6 @@ def test_hostile_values_in_every_parameter(client, q: str, other: str) -> None:
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on waitress (127.0.0.1, a free port) over a corpus whose documents carry the payloads."""
-    import waitress
-
     from indexer.build import reindex
 
     corpus = tmp_path_factory.mktemp("xss-corpus")
@@ -193,12 +190,8 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     index = tmp_path_factory.mktemp("xss-index")
     reindex([corpus], index, progress=False, workers=1)
-    server = waitress.create_server(create_app({"INDEX_DIR": index}), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with served(index) as url:
+        yield url
 
 
 def assert_nothing_injected(page) -> None:
