@@ -19,7 +19,7 @@ from typing import Any
 
 from indexer.clean import Cleaned, collapse_cjk_spaces, looks_like_title
 from indexer.models import RawDocument
-from indexer.readers.dates import CN_DIGITS, cn_number, find_dates
+from indexer.readers.dates import CN_DIGITS, CN_YEAR, cn_number, find_dates
 from speechindex.schema import DOC_KINDS
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -38,26 +38,26 @@ CONTENT_CHARS = 3000
 DATE_LINE_SEARCH_LINES = 15
 
 _CN_YEAR_CHARS = "".join(CN_DIGITS)
-_CN_YEAR_DIGIT = f"[{_CN_YEAR_CHARS}]"
 # A year: 4 Arabic digits or 4 Chinese numerals, followed by 年. A target or the end of a
 # range ("到2035年", "2030年前", "2035年远景目标", "2023-2025年") is not the year a
 # speech is about, nor is the start of a period it looks back on ("1958年以来").
 _YEAR_MENTION = re.compile(
     rf"(?P<before>到|至|力争|争取|[\-~～])?\s*(?<![\d{_CN_YEAR_CHARS}])"
-    rf"(?P<y>\d{{4}}|{_CN_YEAR_DIGIT}{{4}})(?!\d)\s*年(?P<after>前|以前|之前|远景|以来)?"
+    rf"(?P<y>\d{{4}}|{CN_YEAR})(?!\d)\s*年(?P<after>前|以前|之前|远景|以来)?"
 )
 _RANGE_START = re.compile(r"(?<!\d)(?P<y>\d{4})\s*[-－—~～至到]\s*\d{4}\s*年")
 # Anonymised years: 20XX年, 20××年, 20**年, 二〇XX年.
-_ANONYMISED_YEAR = re.compile(r"(?:20|二〇|二零)[XxＸ×*＊]{2}\s*年")
+_ANONYMISED = r"(?:20|二〇|二零)[XxＸ×*＊]{2}"
+_ANONYMISED_YEAR = re.compile(rf"{_ANONYMISED}\s*年")
 # "今天，我们召开2023年教育局工作会议" names the meeting's year.
 _MEETING_YEAR = re.compile(
     r"(?:召开|举行)(?:了|这次)?[^。，,；;\d]{0,6}?"
-    rf"(?P<y>\d{{4}}|{_CN_YEAR_DIGIT}{{4}}|(?:20|二〇|二零)[XxＸ×*＊]{{2}})\s*年度?"
+    rf"(?P<y>\d{{4}}|{CN_YEAR}|{_ANONYMISED})\s*年度?"
     r"[^。，,；;]{0,30}?(?:会议|大会|会)"
 )
 _CN_NUMBER = "[一二三四五六七八九十]"
 _DATE = (
-    rf"(?P<y>\d{{4}}|{_CN_YEAR_DIGIT}{{4}})\s*年\s*"
+    rf"(?P<y>\d{{4}}|{CN_YEAR})\s*年\s*"
     rf"(?P<m>\d{{1,2}}|{_CN_NUMBER}{{1,2}})\s*月\s*"
     rf"(?P<d>\d{{1,2}}|{_CN_NUMBER}{{1,3}})\s*日"
 )
