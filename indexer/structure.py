@@ -33,6 +33,8 @@ HEADINGS_PATH = Path(__file__).with_name("data") / "headings.toml"
 
 DOC_KIND_LAW = "法规"
 
+# Heading numbers have no zero digit (一..九十九).
+_NONZERO_DIGITS = {char: n for char, n in CN_DIGITS.items() if n}
 _BLANK = " \t\u3000"
 _CLOSERS = "”’\"'」』）)】》 \t\u3000"
 # Where a slogan heading may be cut: clause commas, not the 、 inside an enumeration.
@@ -160,13 +162,13 @@ def _grammar(path: Path = HEADINGS_PATH) -> _Grammar:
 
 def _cn_number(s: str) -> int | None:
     """一..九十九 as an int; None for anything that is not a well-formed numeral (e.g. 十三五)."""
-    if s in CN_DIGITS:
-        return CN_DIGITS[s]
+    if s in _NONZERO_DIGITS:
+        return _NONZERO_DIGITS[s]
     tens, sep, ones = s.partition("十")
     if not sep or len(tens) > 1 or len(ones) > 1:
         return None
-    t = 1 if not tens else CN_DIGITS.get(tens)
-    o = 0 if not ones else CN_DIGITS.get(ones)
+    t = 1 if not tens else _NONZERO_DIGITS.get(tens)
+    o = 0 if not ones else _NONZERO_DIGITS.get(ones)
     if t is None or o is None:
         return None
     return t * 10 + o
