@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.models import Document
@@ -181,7 +181,7 @@ def document_record(doc: Document) -> str:
         source=doc.source,
         source_file=doc.source_file,
         text=doc.text,
-        sections=[SectionRecord(**asdict(s)) for s in doc.sections],
+        sections=[SectionRecord(**vars(s)) for s in doc.sections],  # shallow: serialised at once
         dates=list(doc.dates),
         url=doc.url,
         topics=doc.topics,

@@ -16,7 +16,7 @@ reads one back, ignoring keys it does not know and filling defaults for optional
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Self
 
 
@@ -24,6 +24,18 @@ def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
     """The items of `data` that name a field of the dataclass `cls`."""
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
+
+
+def _json(record: _Stored) -> str:
+    """`json.dumps(record.to_json())` without asdict's deep copy (a tenth of an indexing worker's time)."""
+    return json.dumps(record, ensure_ascii=False, default=_fields)
+
+
+def _fields(value: object) -> dict[str, Any]:
+    """A nested record as the dict of its fields, in their order (what `asdict` gives)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return vars(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @dataclass
@@ -62,7 +74,7 @@ class SectionPayload(_Stored):
 
     def to_bytes(self) -> bytes:
         """The stored value of the index's payload field."""
-        return json.dumps(self.to_json(), ensure_ascii=False).encode("utf-8")
+        return _json(self).encode("utf-8")
 
 
 @dataclass
@@ -102,7 +114,7 @@ class DocumentRecord(_Stored):
 
     def dumps(self) -> str:
         """The stored JSON text (`speechindex.docstore.DocStore.put_document`)."""
-        return json.dumps(self.to_json(), ensure_ascii=False)
+        return _json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
