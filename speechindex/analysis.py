@@ -86,6 +86,7 @@ class Analyzer:
         # A private segmenter: jieba's dictionary plus this analyzer's domain dictionary only.
         self._jieba = rjieba.Jieba()
         self._gram_plans: dict[str, tuple[list[str], list[str] | None]] = {}
+        self._inner_plans: dict[str, list[str]] = {}
         for word, freq, tag in read_user_dict(domain_dict):
             self._jieba.add_word(word, freq, tag)
 
@@ -166,20 +167,34 @@ class Analyzer:
                         extra.append((sub, start + i, start + i + size))
         return extra
 
-    def _drop_crossing_words(self, words: list[str]) -> list[str]:
+    def _inner_plan(self, word: str) -> list[str]:
+        """`_inner_words` of one word, without offsets; cached as `_gram_plan` is."""
+        plan = self._inner_plans.get(word)
+        if plan is None:
+            plan = [sub for sub, _, _ in self._inner_words([(word, 0, 0)])]
+            if len(self._inner_plans) >= _PLAN_CACHE_SIZE:
+                self._inner_plans.clear()
+            self._inner_plans[word] = plan
+        return plan
+
+    def _drop_crossing_words(self, words: list[str], crossing: set[str]) -> list[str]:
         """`_drop_crossing_spans` for jieba's search-mode word list, which has no offsets.
 
         For a word of 4+ characters jieba emits, just before it, its dictionary 2-grams then
-        3-grams in position order; recomputing them gives their positions.
+        3-grams in position order; recomputing them gives their positions. `crossing`: the
+        words whose plan drops some (the others are passed over).
         """
         out: list[str] = []
-        for word in words:
-            if len(word) >= 4:
-                grams, kept = self._gram_plan(word)
-                if kept is not None and out[len(out) - len(grams) :] == grams:
-                    del out[len(out) - len(grams) :]
-                    out.extend(kept)
-            out.append(word)
+        done = 0
+        for i in [i for i, word in enumerate(words) if word in crossing]:
+            out.extend(words[done:i])
+            grams, kept = self._gram_plan(words[i])
+            if kept is not None and out[len(out) - len(grams) :] == grams:
+                del out[len(out) - len(grams) :]
+                out.extend(kept)
+            out.append(words[i])
+            done = i + 1
+        out.extend(words[done:])
         return out
 
     def _gram_plan(self, word: str) -> tuple[list[str], list[str] | None]:
@@ -217,8 +232,15 @@ class Analyzer:
 
     def _index_terms(self, norm: str) -> str:
         with self._lock:
-            words = self._drop_crossing_words(self._jieba.cut_for_search(norm, True))
-            inner = [w for w, _, _ in self._inner_words([(w, 0, 0) for w in words])]
+            words = self._jieba.cut_for_search(norm, True)
+            # Each distinct word of 4+ characters is looked at once: most tokens are shorter,
+            # and most long words have nothing to drop or add.
+            long_words = [w for w in set(words) if len(w) >= _LONG_INNER]
+            crossing = {w for w in long_words if self._gram_plan(w)[1] is not None}
+            if crossing:
+                words = self._drop_crossing_words(words, crossing)
+            inner_of = {w: plan for w in long_words if len(w) > _LONG_INNER and (plan := self._inner_plan(w))}
+        inner = [sub for w in words if w in inner_of for sub in inner_of[w]] if inner_of else []
         return _PUNCT_TOKENS.sub(" ", " ".join((*words, *inner)))
 
     def char_text(self, text: str) -> str:
