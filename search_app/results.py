@@ -138,7 +138,7 @@ class Hit:
         """The hit as the API gives it."""
         out = {k: v for k, v in vars(self).items() if k not in ("sections", "versions")}
         out["sections"] = [s.to_json() for s in self.sections]
-        out["versions"] = [asdict(v) for v in self.versions]
+        out["versions"] = [dict(vars(v)) for v in self.versions]
         return out
 
 
@@ -171,7 +171,7 @@ class SearchResult:
         """The JSON of `/api/search` (and `python -m search_app search --json`)."""
         out = {k: v for k, v in vars(self).items() if k not in ("hits", "facets")}
         out["hits"] = [h.to_json() for h in self.hits]
-        out["facets"] = {name: [asdict(f) for f in rows] for name, rows in self.facets.items()}
+        out["facets"] = {name: [dict(vars(f)) for f in rows] for name, rows in self.facets.items()}
         return out
 
 
@@ -294,7 +294,7 @@ class DocumentView:
     def to_json(self) -> dict[str, Any]:
         """The JSON of `/api/doc/<doc_id>`."""
         out = {k: v for k, v in vars(self).items() if k not in ("outline", "sections")}
-        out["outline"] = [asdict(e) for e in self.outline]
+        out["outline"] = [dict(vars(e)) for e in self.outline]
         out["sections"] = [s.to_json() for s in self.sections]
         return out
 
