@@ -1,4 +1,4 @@
-"""The JSON API: the engine's results as they are, for scripts and notebooks.
+"""The JSON API: the engine's results (their `to_json`), for scripts and notebooks.
 
     GET /api/search?q=…&year=…&topic=…&section=…&doc_kind=…&source=…&sort=…&page=…&per_page=…
         (+ format=csv|xlsx: the first 1,000 section rows as a spreadsheet)
