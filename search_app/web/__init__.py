@@ -152,39 +152,24 @@ def _register_errors(app: Flask) -> None:
     def bad_request(exc: QueryError) -> tuple[Any, int]:
         return _error(400, str(exc), "请检查检索词和筛选条件后重试。")
 
-    @app.errorhandler(IndexMissing)
-    def index_missing(exc: IndexMissing) -> tuple[Any, int]:
-        app.logger.warning("index missing: %s", exc)
-        return _error(
-            503,
-            f"还没有建立检索索引（{index_dir}）。",
-            "在项目目录下运行下面的命令建立索引，完成后刷新本页即可（无需重启服务）：",
-            reindex_command(index_dir),
-            str(exc),
-        )
+    def index_unavailable(log: str, message: str, verb: str, command: Callable[[Path], str]) -> Callable[[Exception], tuple[Any, int]]:
+        def handler(exc: Exception) -> tuple[Any, int]:
+            # One line, no traceback: the index fails every request until it is (re)built.
+            app.logger.warning("%s: %s", log, exc)
+            hint = f"在项目目录下运行下面的命令{verb}索引，完成后刷新本页即可（无需重启服务）："
+            return _error(503, message, hint, command(index_dir), str(exc))
 
-    @app.errorhandler(IndexOutdated)
-    def index_outdated(exc: IndexOutdated) -> tuple[Any, int]:
-        app.logger.warning("index outdated: %s", exc)
-        return _error(
-            503,
-            f"索引是用旧版本的程序建立的，需要重建（{index_dir}）。",
-            "在项目目录下运行下面的命令重建索引，完成后刷新本页即可（无需重启服务）：",
-            reindex_command(index_dir),
-            str(exc),
-        )
+        return handler
 
-    @app.errorhandler(IndexCorrupt)
-    def index_corrupt(exc: IndexCorrupt) -> tuple[Any, int]:
-        # One line, no traceback: a damaged index fails every request until it is rebuilt.
-        app.logger.warning("index damaged: %s", exc)
-        return _error(
-            503,
-            "检索索引已损坏，需要重建。",
-            "在项目目录下运行下面的命令重建索引，完成后刷新本页即可（无需重启服务）：",
-            repair_command(index_dir),
-            str(exc),
-        )
+    # The three ways an index can be unusable: each a 503 that says which command fixes it.
+    app.register_error_handler(
+        IndexMissing, index_unavailable("index missing", f"还没有建立检索索引（{index_dir}）。", "建立", reindex_command)
+    )
+    app.register_error_handler(
+        IndexOutdated,
+        index_unavailable("index outdated", f"索引是用旧版本的程序建立的，需要重建（{index_dir}）。", "重建", reindex_command),
+    )
+    app.register_error_handler(IndexCorrupt, index_unavailable("index damaged", "检索索引已损坏，需要重建。", "重建", repair_command))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Any, int]:
