@@ -35,8 +35,10 @@ ANALYZER_VERSION = "2"
 DATA_DIR = Path(__file__).with_name("data")
 DOMAIN_DICT_PATH = DATA_DIR / "domain_dict.txt"
 
-_CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "000012345678" + "9")
-_CN_YEAR = re.compile(r"[〇零○Ｏ一二三四五六七八九]{4}(?=年)")
+# Chinese numerals of written years (二〇二三年); the readers' date parsing uses the same table.
+CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = str.maketrans({char: str(n) for char, n in CN_DIGITS.items()})
+_CN_YEAR = re.compile(f"[{''.join(CN_DIGITS)}]{{4}}(?=年)")
 # A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"\w")
 _FULLWIDTH = str.maketrans({**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20})

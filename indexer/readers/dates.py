@@ -8,6 +8,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from speechindex.analysis import CN_DIGITS
+
 MIN_YEAR = 1800
 MAX_YEAR = 2100
 
@@ -98,8 +100,6 @@ def record_year_date(year: object, date: object) -> tuple[int | None, str | None
 
 # ---------------------------------------------------------------- dates written in text
 
-CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4,
-             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CN_YEAR = f"[{''.join(CN_DIGITS)}]{{4}}"
 _CN_SMALL = "[一二三四五六七八九十]{1,3}"
 # The forms these collections use, each a whole date (no digit glued to either end):
