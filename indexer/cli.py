@@ -15,6 +15,7 @@ from pathlib import Path
 
 from speechindex.config import ENV_CORPUS, ENV_INDEX, default_corpora, default_index_dir, limits
 from speechindex.errors import CorpusError, IndexBusy, IndexMissing, IndexOutdated, NothingIndexed
+from speechindex.schema import YEAR_UNKNOWN_LABEL
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE, EXIT_BUSY, EXIT_INDEX = 0, 1, 2, 3, 4
 
@@ -118,7 +119,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _print_outline(doc, with_text: bool) -> None:
-    print(f"{doc.title}  [{doc.year or '年份未知'} · {doc.doc_kind} · {doc.source or '-'}]  {doc.source_file}")
+    print(f"{doc.title}  [{doc.year or YEAR_UNKNOWN_LABEL} · {doc.doc_kind} · {doc.source or '-'}]  {doc.source_file}")
     if doc.date:
         print(f"  date: {doc.date}" + (f"  (header dates: {', '.join(doc.dates)})" if len(doc.dates) > 1 else ""))
     if doc.topics:

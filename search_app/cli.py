@@ -19,6 +19,7 @@ from search_app.render import terminal
 from search_app.results import SearchResult, TrendSeries
 from speechindex.config import ENV_INDEX, default_index_dir
 from speechindex.errors import IndexMissing, IndexOutdated, QueryError
+from speechindex.schema import YEAR_UNKNOWN_LABEL
 
 EXIT_OK, EXIT_USAGE, EXIT_INDEX = 0, 2, 4
 
@@ -130,7 +131,7 @@ def _print_results(result: SearchResult) -> None:
     start = (result.page - 1) * result.per_page
     for n, hit in enumerate(result.hits, start + 1):
         print()
-        meta = " · ".join(str(x) for x in (hit.year or "年份未知", hit.doc_kind, hit.source) if x)
+        meta = " · ".join(str(x) for x in (hit.year or YEAR_UNKNOWN_LABEL, hit.doc_kind, hit.source) if x)
         print(f"{n}. {hit.title}  [{meta}]")
         print(f"   {hit.source_file}  doc_id={hit.doc_id}")
         for sec in hit.sections:

@@ -67,7 +67,6 @@ SECONDARY_SECTION_RATIO = 0.5
 MAX_EXCLUDED_DOCS = 1_000_000  # more documents than any collection here: -x drops every one
 DOC_EXTRA_WEIGHT = 0.2  # share of a document's 2nd and 3rd best sections added to its best (see doc_score)
 SECTION_TOPIC_BOOST = 2.0  # added to sections tagged with a selected topic
-NULL_YEAR_VALUES = {"none", "null", "unknown", "未知", ""}
 MAX_TREND_TERMS = 4
 YEAR_TOTALS_CACHE = 64  # filter combinations whose per-year document totals are kept
 
@@ -79,7 +78,7 @@ def year_key(value: str) -> str:
     text may; int() reads them all.
     """
     value = value.strip()
-    return S.YEAR_NONE if value.lower() in NULL_YEAR_VALUES else str(int(value))
+    return S.YEAR_NONE if value.lower() in S.NULL_YEAR_VALUES else str(int(value))
 
 
 @dataclass
@@ -112,7 +111,7 @@ class SearchRequest:
                 if len(v) > 100:
                     raise QueryError(f"筛选值过长：{v[:20]}…")
                 # isdecimal, not isdigit: isdigit() also accepts "²" or "①", which int() refuses.
-                if name == "year" and v.strip().lower() not in NULL_YEAR_VALUES and not v.strip().isdecimal():
+                if name == "year" and v.strip().lower() not in S.NULL_YEAR_VALUES and not v.strip().isdecimal():
                     raise QueryError(f"年份筛选值应为四位数字或 none：{v!r}")
 
 

@@ -57,6 +57,9 @@ F_PAYLOAD = "payload"  # stored JSON bytes: what a hit needs for display
 F_SHINGLES = "shingles"  # kept 5-character shingle hashes (speechindex.dedup): passage and similar-text lookup
 
 YEAR_NONE = "none"
+# What a user may type for "year unknown" in a year filter, and how the year is shown.
+NULL_YEAR_VALUES = frozenset({YEAR_NONE, "null", "unknown", "未知", ""})
+YEAR_UNKNOWN_LABEL = "年份未知"
 MANIFEST = "manifest.json"
 DOCSTORE = "documents.sqlite"
 

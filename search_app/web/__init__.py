@@ -26,6 +26,7 @@ from search_app.web.workers import ProcessRunner
 from speechindex.config import default_index_dir
 from speechindex.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryError
 from speechindex.location import repair_command
+from speechindex.schema import YEAR_UNKNOWN_LABEL
 
 EXPENSIVE_NICENESS = 10  # CPU priority of the expensive requests' worker processes, below the rest
 
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits = app.config.setdefault("LIMITS", ServerLimits.from_env())
     # The API returns the engine's JSON as is: keys in the engine's order, Chinese unescaped.
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.jinja_env.globals["YEAR_UNKNOWN_LABEL"] = YEAR_UNKNOWN_LABEL
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["engine"] = SearchEngine(app.config["INDEX_DIR"])
     app.register_blueprint(pages.bp)

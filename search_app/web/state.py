@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 from flask import current_app, url_for
 from werkzeug.datastructures import MultiDict
 
-from search_app.engine import FACET_FIELDS, MAX_TREND_TERMS, NULL_YEAR_VALUES, SORTS, SearchEngine, SearchRequest
+from search_app.engine import FACET_FIELDS, MAX_TREND_TERMS, SORTS, SearchEngine, SearchRequest
 from search_app.results import DocumentView
 from speechindex.errors import QueryError
-from speechindex.schema import SECTION_KINDS
+from speechindex.schema import NULL_YEAR_VALUES, SECTION_KINDS, YEAR_NONE, YEAR_UNKNOWN_LABEL
 
 DEFAULT_SORT = SORTS[0]
 DEFAULT_PER_PAGE = 10
@@ -30,7 +30,6 @@ DEFAULT_TREND = "share"
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 # Section kinds → ASCII CSS class names (badge colours).
 KIND_CLASSES = dict(zip(SECTION_KINDS, ("review", "problem", "task", "other")))
-UNKNOWN_YEAR = "none"
 # Every link of a results page repeats the whole state, so the state's size multiplies the
 # page's: all filters of a page together are capped (each facet has its own cap in the engine).
 MAX_STATE_FILTERS = 40
@@ -79,14 +78,14 @@ def engine_errors(view: F) -> F:
 def facet_key(name: str, value: Any) -> str:
     """The URL form of a facet value: years as digits, the unknown year as "none"."""
     if name == "year":
-        return UNKNOWN_YEAR if value is None else str(value)
+        return YEAR_NONE if value is None else str(value)
     return str(value)
 
 
 def facet_label(name: str, value: Any) -> str:
     """How a facet value is shown."""
-    if name == "year" and value in (None, UNKNOWN_YEAR):
-        return "年份未知"
+    if name == "year" and value in (None, YEAR_NONE):
+        return YEAR_UNKNOWN_LABEL
     return str(value)
 
 
@@ -113,7 +112,7 @@ def _check_state_size(filters: dict[str, list[str]]) -> None:
 def _year_param(value: str) -> str:
     """The URL form of a year filter value; anything that is not a year is left for validation to refuse."""
     if value.lower() in NULL_YEAR_VALUES:
-        return UNKNOWN_YEAR
+        return YEAR_NONE
     # isdecimal, not isdigit: int() refuses "²" or "①", which validation then explains.
     return str(int(value)) if value.isdecimal() else value
 
