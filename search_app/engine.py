@@ -41,7 +41,7 @@ from search_app.similar import similar_documents
 from search_app.suggest import Vocabulary
 from speechindex import schema as S
 from speechindex.check import open_generation
-from speechindex.counting import count_documents, count_sections, facet_counts
+from speechindex.counting import count_documents, count_sections, facet_counts, summarize
 from speechindex.errors import QueryError
 from speechindex.location import IndexLocation
 from speechindex.records import DocumentRecord, SectionPayload
@@ -206,7 +206,15 @@ class SearchEngine:
             sort = "newest"
 
         total_sections = count_sections(searcher, main)
-        total_docs = count_documents(searcher, main) if total_sections else 0
+        # One aggregation for the document total, the matching document numbers (folding) and
+        # the facets that have no selection of their own (they see exactly `main`).
+        shared = [name for name in FACET_FIELDS if name not in filters]
+        if total_sections:
+            summary = summarize(searcher, main, {name: FACET_FIELDS[name] for name in shared})
+            total_docs, doc_nums = summary.documents, summary.doc_nums
+            shared_counts = {name: {key: docs for key, docs, _ in rows} for name, rows in summary.facets.items()}
+        else:
+            total_docs, doc_nums, shared_counts = 0, [], {name: {} for name in shared}
         docs_needed = req.page * req.per_page
 
         def fetch(n: int) -> list[list[tuple[float, tantivy.DocAddress]]]:
@@ -218,13 +226,13 @@ class SearchEngine:
         if req.fold:
             fm = fold_map(gen)
             groups, folded = collect(fm, searcher, fetch, docs_needed, total_docs, sort == "relevance")
-            total_docs = folded_total(fm, gen, searcher, main, total_docs)
+            total_docs = folded_total(fm, gen, searcher, main, total_docs, doc_nums)
         else:
             groups = fetch(docs_needed)
             folded = [(g, []) for g in groups]
         page_groups = folded[(req.page - 1) * req.per_page : docs_needed]
         hits = [self._hit(searcher, compiled.spec, g, versions) for g, versions in page_groups]
-        facets = self._facets(searcher, gen, compiled, req.filters)
+        facets = self._facets(searcher, gen, compiled, req.filters, shared_counts)
         return SearchResult(
             query=_printable(req.q),
             expanded=compiled.expanded,
@@ -357,14 +365,22 @@ class SearchEngine:
 
     # -- facets and trend ---------------------------------------------------------------
     def _facets(
-        self, searcher: tantivy.Searcher, gen: _Generation, compiled: Compiled, selected: dict[str, list[str]]
+        self,
+        searcher: tantivy.Searcher,
+        gen: _Generation,
+        compiled: Compiled,
+        selected: dict[str, list[str]],
+        shared_counts: dict[str, dict[Any, int]] | None = None,
     ) -> dict[str, list[Facet]]:
-        """Disjunctive counts: each facet applies every other facet's filter, not its own."""
+        """Disjunctive counts: each facet applies every other facet's filter, not its own.
+
+        `shared_counts`: the counts of the facets without a selection, when the caller has them.
+        """
         filters = self._filters(gen, selected)
         # Facets without a selection of their own all see the same query: one aggregation.
         shared = [name for name in FACET_FIELDS if name not in filters]
-        results: dict[str, dict[Any, int]] = {}
-        if shared:
+        results: dict[str, dict[Any, int]] = dict(shared_counts or {})
+        if shared and shared_counts is None:
             results.update(self._aggregate(searcher, self._query(compiled, filters), shared))
         for name in filters.keys() & FACET_FIELDS.keys():
             results.update(self._aggregate(searcher, self._query(compiled, filters, skip=name), [name]))

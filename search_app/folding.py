@@ -145,12 +145,21 @@ def collect(
         n *= 2
 
 
-def folded_total(fm: FoldMap, gen: _Generation, searcher: tantivy.Searcher, query: tantivy.Query, total_docs: int) -> int:
-    """Matching documents once each fold group counts as one."""
+def folded_total(
+    fm: FoldMap,
+    gen: _Generation,
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    total_docs: int,
+    doc_nums: list[int] | None = None,
+) -> int:
+    """Matching documents once each fold group counts as one (`doc_nums`: the matching documents, when known)."""
     if not fm.doc_ids or not total_docs:
         return total_docs
-    grouped = tantivy.Query.term_set_query(gen.schema, S.F_DOC_ID, fm.doc_ids)
-    both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, grouped)])
-    agg = searcher.aggregate(both, {"d": {"terms": {"field": S.F_DOC_NUM, "size": len(fm.doc_ids) + 1}}})
-    per_group = Counter(fm.by_num[int(b["key"])].fold_group for b in agg["d"]["buckets"] if int(b["key"]) in fm.by_num)
+    if doc_nums is None:
+        grouped = tantivy.Query.term_set_query(gen.schema, S.F_DOC_ID, fm.doc_ids)
+        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, grouped)])
+        agg = searcher.aggregate(both, {"d": {"terms": {"field": S.F_DOC_NUM, "size": len(fm.doc_ids) + 1}}})
+        doc_nums = [int(b["key"]) for b in agg["d"]["buckets"]]
+    per_group = Counter(fm.by_num[num].fold_group for num in doc_nums if num in fm.by_num)
     return total_docs - sum(n - 1 for n in per_group.values())
