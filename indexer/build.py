@@ -34,6 +34,8 @@ from speechindex.location import IndexLocation
 WRITER_HEAP = 256_000_000
 # Larger files are analysed one document at a time in the parent (see `_prepared`).
 STREAM_BYTES = 16 * 2**20
+# Distinct suggestion terms counted in memory before they are added to the store's counts (bounds the parent's memory).
+VOCABULARY_FLUSH_TERMS = 50_000
 # tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
 _MUTABLE_FILES = {"meta.json", ".managed.json", S.DOCSTORE, S.MANIFEST, ".tantivy-meta.lock", ".tantivy-writer.lock"}
 
@@ -503,8 +505,9 @@ def _write_files(
 ) -> float:
     """Analyse `files` and add their documents to the writer and the store; counts go to the summary.
 
-    The new documents' suggestion terms are added to `vocabulary`. Returns the workers' CPU
-    seconds spent on dedup signatures.
+    The new documents' suggestion terms are counted in `vocabulary`, which is added to the
+    store's counts whenever it grows large. Returns the workers' CPU seconds spent on dedup
+    signatures.
     """
     next_num = store.max_doc_num() + 1
     dedup_seconds = 0.0
@@ -514,6 +517,9 @@ def _write_files(
             docs, sections = _add_sections(writer, prepared, store, next_num)
             for item in prepared.docs:
                 vocabulary.update(item.vocabulary)
+            if len(vocabulary) > VOCABULARY_FLUSH_TERMS:
+                store.add_term_counts(vocabulary)
+                vocabulary.clear()
             next_num += docs
             summary.documents += docs
             dedup_seconds += sum(d.dedup_seconds for d in prepared.docs)

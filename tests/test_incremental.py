@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import indexer.build
 from indexer.build import Plan, ScannedFile, plan, reindex
 from search_app.web import create_app
 from speechindex import schema as S
@@ -161,3 +162,24 @@ def test_an_index_without_stored_term_counts_is_counted_once(tmp_path: Path) -> 
     assert answers(index_dir)["suggest table"] == answers(full)["suggest table"]
     stores = [DocStore(IndexLocation(d).current() / S.DOCSTORE, readonly=True) for d in (index_dir, full)]
     assert stores[0].term_counts() == stores[1].term_counts() != counts
+
+
+def test_counts_added_in_batches_equal_counts_added_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    reindex([corpus], tmp_path / "at-once", progress=False, workers=1)
+    monkeypatch.setattr(indexer.build, "VOCABULARY_FLUSH_TERMS", 10)  # flush after nearly every document
+    reindex([corpus], tmp_path / "batches", progress=False, workers=1)
+    edit(corpus)
+    reindex([corpus], tmp_path / "batches", incremental=True, progress=False, workers=1)
+    reindex([corpus], tmp_path / "edited", progress=False, workers=1)
+    counts = {}
+    for name in ("at-once", "batches", "edited"):
+        store = DocStore(IndexLocation(tmp_path / name).current() / S.DOCSTORE, readonly=True)
+        counts[name] = (store.term_counts(), store.suggestions())
+        store.close()
+    assert counts["batches"] == counts["edited"] != counts["at-once"]
+    monkeypatch.undo()
+    reindex([corpus], tmp_path / "at-once", progress=False, workers=1)
+    store = DocStore(IndexLocation(tmp_path / "at-once").current() / S.DOCSTORE, readonly=True)
+    assert (store.term_counts(), store.suggestions()) == counts["edited"]
