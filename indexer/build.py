@@ -11,10 +11,11 @@ import sqlite3
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import tantivy
@@ -34,6 +35,8 @@ from speechindex.location import IndexLocation
 WRITER_HEAP = 256_000_000
 # Larger files are analysed one document at a time in the parent (see `_prepared`).
 STREAM_BYTES = 16 * 2**20
+# Files prepared by the workers ahead of the writer (more only wait in memory).
+PREPARED_AHEAD = 8
 # Distinct suggestion terms counted in memory before they are added to the store's counts (bounds the parent's memory).
 VOCABULARY_FLUSH_TERMS = 50_000
 # tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
@@ -187,7 +190,7 @@ def _prepared(files: list[ScannedFile], pool: multiprocessing.pool.Pool | None) 
     """
     small = [f for f in files if f.size <= STREAM_BYTES]
     tasks = [(str(f.root), str(f.path), f.corpus_name, f.rel) for f in small]
-    results = pool.imap(prepare_file, tasks, chunksize=1) if pool is not None else map(prepare_file, tasks)
+    results = _in_order(pool, tasks) if pool is not None else map(prepare_file, tasks)
     for f, result in zip(small, results):
         yield f, result, True
     for f in files:
@@ -195,6 +198,23 @@ def _prepared(files: list[ScannedFile], pool: multiprocessing.pool.Pool | None) 
             for part in prepare_parts((str(f.root), str(f.path), f.corpus_name, f.rel)):
                 yield f, part, False
             yield f, PreparedFile(file_key(f.corpus_name, f.rel)), True
+
+
+def _in_order(pool: multiprocessing.pool.Pool, tasks: list[tuple[str, str, str, str]]) -> Iterator[PreparedFile]:
+    """`pool.imap(prepare_file, tasks)` with at most PREPARED_AHEAD files prepared and not yet written.
+
+    When the workers outpace the writing process, imap would hold every finished file in
+    memory until the writer takes it.
+    """
+    pending: deque[multiprocessing.pool.AsyncResult[PreparedFile]] = deque()
+    queue = iter(tasks)
+    for task in islice(queue, PREPARED_AHEAD):
+        pending.append(pool.apply_async(prepare_file, (task,)))
+    while pending:
+        result = pending.popleft().get()
+        for task in islice(queue, 1):
+            pending.append(pool.apply_async(prepare_file, (task,)))
+        yield result
 
 
 def _worker_signals() -> None:
@@ -229,7 +249,7 @@ def _add_sections(writer: tantivy.IndexWriter, prepared: PreparedFile, store: Do
         store.put_document(doc, doc_num, prepared.file_key, item.record)
         if item.signature is not None:
             dedup.put_signature(store.db, doc.doc_id, prepared.file_key, item.signature)
-        store.put_terms(doc.doc_id, item.vocabulary)
+        store.put_terms(doc.doc_id, item.packed_vocabulary)
         year_key = str(doc.year) if doc.year is not None else S.YEAR_NONE
         sort_key = _sort_key(doc.year, doc.date)
         for sec in item.sections:

@@ -19,6 +19,7 @@ from indexer.topics import document_evidence
 from indexer.vocabulary import document_terms
 from speechindex import dedup
 from speechindex.analysis import get_analyzer
+from speechindex.docstore import pack_terms
 from speechindex.errors import CorpusError
 from speechindex.records import DocumentRecord, SectionPayload, SectionRecord
 
@@ -49,6 +50,7 @@ class PreparedDoc:
     dedup_seconds: float = 0.0  # CPU seconds spent on shingles and the signature (reported by reindex)
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
     vocabulary: list[str] = field(default_factory=list)  # suggestion terms (indexer.vocabulary)
+    packed_vocabulary: bytes = b""  # the same as the document store keeps them (speechindex.docstore.pack_terms)
     record: str = ""  # the document store's JSON record (document_record)
 
 
@@ -128,7 +130,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
     )
     return PreparedDoc(
         doc, title_terms, title_chars, sections, signature, dedup_seconds,
-        topics=doc.topics, vocabulary=vocabulary, record=document_record(doc),
+        topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=document_record(doc),
     )
 
 

@@ -108,10 +108,9 @@ class DocStore:
         self.db.execute("DELETE FROM documents WHERE file_key = ?", (file_key,))
         self.db.execute("DELETE FROM files WHERE file_key = ?", (file_key,))
 
-    def put_terms(self, doc_id: str, terms: list[str]) -> None:
-        """Record one document's suggestion terms (see `indexer.vocabulary`)."""
-        blob = zlib.compress("\n".join(terms).encode("utf-8"))
-        self.db.execute("INSERT OR REPLACE INTO doc_terms VALUES (?,?)", (doc_id, blob))
+    def put_terms(self, doc_id: str, packed: bytes) -> None:
+        """Record one document's suggestion terms, as `pack_terms` made them (see `indexer.vocabulary`)."""
+        self.db.execute("INSERT OR REPLACE INTO doc_terms VALUES (?,?)", (doc_id, packed))
 
     def iter_terms(self) -> Iterator[list[str]]:
         """Every document's suggestion terms."""
@@ -182,6 +181,11 @@ class DocStore:
     def iter_metadata(self) -> Iterator[tuple[str, int | None, str, str | None]]:
         """(doc_id, year, doc_kind, source) of every document, for statistics."""
         yield from self.db.execute("SELECT doc_id, year, doc_kind, source FROM documents")
+
+
+def pack_terms(terms: list[str]) -> bytes:
+    """The stored form of a document's suggestion terms (made in the indexing workers)."""
+    return zlib.compress("\n".join(terms).encode("utf-8"))
 
 
 def _terms_lists(rows: Iterable[tuple[bytes]]) -> Iterator[list[str]]:
