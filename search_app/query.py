@@ -314,3 +314,8 @@ def _assemble(lexemes: list[_Lexeme], result: ParsedQuery) -> None:
         result.warnings.append("“OR” 后面没有词，已忽略")
     if pending_not:
         result.warnings.append("“NOT” 后面没有词，已忽略")
+    # A repeat changes only the work ("a OR a" is a, "a a" is a, "-a -a" is -a): each is
+    # kept once, so a pasted or padded query costs what its distinct words cost.
+    groups = list(dict.fromkeys(tuple(dict.fromkeys(g)) for g in result.groups))
+    result.groups = [list(g) for g in groups]
+    result.excluded = list(dict.fromkeys(result.excluded))

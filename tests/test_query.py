@@ -221,8 +221,19 @@ def test_proximity_bonuses_only_for_several_short_words(compiler) -> None:
     # the proximity tiers plus one bonus for a title holding both words
     assert len(compiler.compile(parse_query("乡村 教师")).boosts) == len(PROXIMITY) + 1
     assert compiler.compile(parse_query("乡村 OR 农村 教师")).boosts == []  # no single order to reward
-    long = " ".join(["教育质量"] * 7)  # 28 characters: a pasted passage, not words meant to stand together
+    # 28 characters: a pasted passage, not words meant to stand together
+    long = "教育质量 学校管理 教师队伍 课程改革 招生考试 体育美育 安全保障"
     assert len(compiler.compile(parse_query(long)).boosts) == 1
+
+
+def test_repeated_words_and_alternatives_count_once() -> None:
+    """A padded query costs what its distinct words cost: "a OR a" is a, "a a" is a, "-b -b" is -b."""
+    assert parse_query("教育 OR 教育 OR 学校").groups == [[Word("教育"), Word("学校")]]
+    assert parse_query("教育 教育 学校").groups == [[Word("教育")], [Word("学校")]]
+    assert parse_query('"双减" "双减" -培训 -培训').groups == [[Phrase("双减")]]
+    assert parse_query("-培训 -培训 教育").excluded == [Word("培训")]
+    # Different groups stay: (教育) AND (教育 OR 学校) is not (教育).
+    assert parse_query("教育 教育 OR 学校").groups == [[Word("教育")], [Word("教育"), Word("学校")]]
 
 
 def test_split_words_are_highlighted_as_units(compiler) -> None:
