@@ -15,8 +15,9 @@ WSGI middleware `Admission` sits in front of the Flask app:
   then the client gets 503 with Retry-After; the work finishes in the background but keeps
   its slot, so abandoned work stays bounded too.
 - Where the work runs is a `Runner`: threads of this process (tests, `create_app`), or, under
-  `serve`, worker processes (`search_app.web.workers`): the expensive requests in their own,
-  at a lower CPU priority, so neither holds the serving process's interpreter lock.
+  `serve`, worker processes (`search_app.web.workers`): the expensive requests in their own
+  (EDU_SEARCH_EXPENSIVE_SLOTS processes, so they never take more cores than that), the others
+  in EDU_SEARCH_PROCESSES; neither holds the serving process's interpreter lock.
 
 The server's own connection limits (connection limit, idle timeout, threads) are read
 here as well and passed to waitress by `search_app.web.serve`. No Flask here: the CLI reads
@@ -56,7 +57,7 @@ class ServerLimits:
     """The server's resource limits; each field is read from its environment variable (see ENV)."""
 
     doc_page_chars: int = 100_000  # characters of document text on one /doc page
-    time_budget_ms: int = 5_000  # longest an engine request may take before 503 + Retry-After
+    time_budget_ms: int = 10_000  # longest a request may take, waiting for a slot included, before 503 + Retry-After
     expensive_cost: int = 12  # a request of at least this cost (request_cost) is "expensive"
     expensive_slots: int = 1  # expensive requests running at once
     # Expensive requests waiting for a slot (each on an idle server thread, within the time

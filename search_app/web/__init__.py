@@ -28,8 +28,6 @@ from speechindex.errors import IndexCorrupt, IndexMissing, IndexOutdated, QueryE
 from speechindex.location import repair_command
 from speechindex.schema import YEAR_UNKNOWN_LABEL
 
-EXPENSIVE_NICENESS = 10  # CPU priority of the expensive requests' worker processes, below the rest
-
 HTTP_TITLES = {
     400: "请求参数有误",
     404: "页面不存在",
@@ -65,9 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         runners: tuple[ProcessRunner | None, ProcessRunner | None] = (None, None)
         if app.config.get("WORKER_PROCESSES"):
             # The production server: requests answered in worker processes (search_app.web.workers),
-            # the expensive ones in their own, at a lower CPU priority: cheap requests win the CPU.
+            # the expensive ones in their own pool: they can never take the cheap ones' cores.
             config = {"INDEX_DIR": app.config["INDEX_DIR"], "LIMITS": limits}
-            runners = (ProcessRunner(config, limits.expensive_slots, EXPENSIVE_NICENESS), ProcessRunner(config, limits.processes))
+            runners = (ProcessRunner(config, limits.expensive_slots), ProcessRunner(config, limits.processes))
         app.wsgi_app = Admission(app.wsgi_app, limits, _busy_responder(app), *runners)  # type: ignore[method-assign]
 
     @app.after_request

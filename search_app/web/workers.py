@@ -1,12 +1,13 @@
-"""Expensive requests in worker processes, so that their CPU work never holds the server's GIL.
+"""Searches in worker processes, so that their CPU work never holds the serving process's GIL.
 
-A 500-character OR query scores, counts and facets a union over the postings of the most
-common words and renders a large page: about 0.1 s of mostly Python work. On a thread of the
-serving process that work holds the interpreter lock in 5 ms turns, and every cheap request
-(a few ms of work, but many lock hand-offs) waits behind it. `ProcessRunner` runs the admitted
-expensive requests (`search_app.limits.Admission`) in a pool of spawned processes instead,
-each with its own app and engine over the same index (generation swaps are followed there as
-here). Cheap requests stay in the serving process.
+Under `serve`, the serving process only speaks HTTP and applies admission control
+(`search_app.limits.Admission`); the work runs in two pools of spawned processes, each
+process with its own app and engine over the same index (generation swaps are followed there
+as here): EDU_SEARCH_PROCESSES workers for the ordinary requests, and EDU_SEARCH_EXPENSIVE_SLOTS
+workers for the admitted expensive ones (an 80-word OR query: about 0.1 s of scoring,
+counting, faceting and highlighting). On threads of one process that work would hold the
+interpreter lock in 5 ms turns, and every cheap request (a few ms, but many lock hand-offs)
+would wait behind it; in its own pool it can never take more cores than its slots.
 
 Requests cross as a plain WSGI environ (the CGI variables and the body); the response comes
 back whole (status, headers, body).
@@ -23,22 +24,34 @@ import time
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from typing import Any
 
+from search_app.engine import SearchEngine, SearchRequest
 from search_app.limits import Response, WsgiApp, collect_response
+from speechindex.errors import EduSearchError
 
 WORKER_START_TIMEOUT = 120  # seconds; a worker that takes longer is a broken installation
+WARM_UP_QUERY = "教育"
 PARENT_CHECK_S = 1.0  # how often a worker checks that the server is still there
 
 _APP: WsgiApp | None = None  # the worker process's app (without admission control)
 
 
-def _start_worker(config: dict[str, Any], niceness: int) -> None:
+def _start_worker(config: dict[str, Any]) -> None:
     from search_app.web import create_app
 
     global _APP
-    if niceness:
-        os.nice(niceness)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    _APP = create_app({**config, "WORKER": True}).wsgi_app
+    app = create_app({**config, "WORKER": True})
+    _warm_up(app.extensions["engine"])
+    _APP = app.wsgi_app
+
+
+def _warm_up(engine: SearchEngine) -> None:
+    # Open the index and load the segmenter now: the first request would otherwise pay for it
+    # inside its time budget. A missing or damaged index is the requests' to report.
+    try:
+        engine.search(SearchRequest(q=WARM_UP_QUERY))
+    except EduSearchError:
+        pass
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -78,12 +91,11 @@ def portable_environ(environ: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
 
 
 class ProcessRunner:
-    """Requests on `workers` spawned processes, at `niceness` (`search_app.limits.Runner`)."""
+    """Requests on `workers` spawned processes (`search_app.limits.Runner`)."""
 
-    def __init__(self, config: dict[str, Any], workers: int, niceness: int = 0) -> None:
+    def __init__(self, config: dict[str, Any], workers: int) -> None:
         self.config = config
         self.workers = workers
-        self.niceness = niceness
         self._lock = threading.Lock()
         self.pool = self._start()
 
@@ -93,7 +105,7 @@ class ProcessRunner:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.config, self.niceness),
+            initargs=(self.config,),
         )
         # Started and ready before the server listens: a worker's imports and index opening
         # must not eat the first requests' time budget.
