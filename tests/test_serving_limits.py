@@ -171,6 +171,18 @@ def test_an_expensive_query_waits_in_the_queue_instead_of_being_refused(seed_ind
     assert [a.status_code for a in answers] == [200, 200]
 
 
+def test_the_expensive_queue_always_leaves_threads_for_other_requests(capsys) -> None:
+    from search_app.web.serve import MIN_FREE_THREADS, _fit_expensive_queue
+
+    assert _fit_expensive_queue(ServerLimits()) == ServerLimits(), "the defaults fit: 48 threads, 1 slot, 32 queued"
+    for threads in (1, 2, 8, 20, 48):
+        fitted = _fit_expensive_queue(ServerLimits(threads=threads))
+        free = threads - fitted.expensive_slots - fitted.expensive_queue
+        assert fitted.expensive_queue >= 0 and free >= min(threads - 1, max(MIN_FREE_THREADS, threads // 4)), threads
+    assert _fit_expensive_queue(ServerLimits(threads=8)).expensive_queue == 5
+    assert "queue shortened from 32 to 5" in capsys.readouterr().err
+
+
 # -- worker processes (what `serve` runs) ---------------------------------------------------------
 @pytest.fixture()
 def worker_app(seed_index: Path):

@@ -17,6 +17,8 @@ from speechindex.errors import IndexMissing, IndexOutdated
 
 # File descriptors kept free for the index, the log and the listening sockets.
 RESERVED_FDS = 64
+# Server threads never taken by queued expensive requests (at least; a quarter of them by default).
+MIN_FREE_THREADS = 2
 
 
 def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
@@ -26,7 +28,7 @@ def serve(index_dir: Path, host: str, port: int, limits: ServerLimits) -> int:
     explains the problem on every page until a reindex publishes an index, which the
     running server then picks up without a restart.
     """
-    limits = _fit_connection_limit(limits)
+    limits = _fit_expensive_queue(_fit_connection_limit(limits))
     app = create_app({"INDEX_DIR": index_dir, "LIMITS": limits, "WORKER_PROCESSES": True})
     engine = app.extensions["engine"]
     admission: Admission = app.wsgi_app  # type: ignore[assignment]
@@ -88,6 +90,24 @@ def _stop_workers(admission: Admission) -> None:
     admission.runner.close()
     if admission.cheap_runner is not None:
         admission.cheap_runner.close()
+
+
+def _fit_expensive_queue(limits: ServerLimits) -> ServerLimits:
+    """The limits with the expensive queue shortened so that it leaves threads for everything else.
+
+    Queued expensive requests wait on server threads: a queue as long as the thread pool would
+    let a crowd of them hold every thread, and cheap requests would wait behind them.
+    """
+    free = max(MIN_FREE_THREADS, limits.threads // 4)
+    fitted = max(0, limits.threads - limits.expensive_slots - free)
+    if limits.expensive_queue <= fitted:
+        return limits
+    print(
+        f"warning: expensive-search queue shortened from {limits.expensive_queue} to {fitted} "
+        f"({limits.threads} threads, {free} kept free for other requests)",
+        file=sys.stderr,
+    )
+    return replace(limits, expensive_queue=fitted)
 
 
 def _fit_connection_limit(limits: ServerLimits) -> ServerLimits:
