@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from speechindex.records import SectionRecord
+
 
 @dataclass
 class SourceHeading:
@@ -36,26 +38,8 @@ class RawDocument:
     outline: list[SourceHeading] = field(default_factory=list)  # Markdown headings, else empty
 
 
-@dataclass
-class Section:
-    """A span of the cleaned document text that starts at a heading (or at the top).
-
-    Sections are flat and non-overlapping, in document order: a level-1 section holds
-    only the text before its first sub-section. `path` lists the headings of the
-    enclosing sections, outermost first, so the outline can be rebuilt.
-    `start`/`end` are character offsets into `Document.text`; `text == Document.text[start:end]`.
-    """
-
-    heading: str
-    level: int
-    kind: str
-    text: str
-    start: int
-    end: int
-    topics: list[str] = field(default_factory=list)
-    path: list[str] = field(default_factory=list)
-    url: str | None = None  # the section's original page (http/https), when the source links it
-    topic_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # why: see indexer.topics
+# A section of a parsed document is the record the document store keeps: one class, no copy.
+Section = SectionRecord
 
 
 @dataclass

@@ -21,7 +21,7 @@ from speechindex import dedup
 from speechindex.analysis import get_analyzer
 from speechindex.docstore import pack_terms
 from speechindex.errors import CorpusError
-from speechindex.records import DocumentRecord, SectionPayload, SectionRecord
+from speechindex.records import DocumentRecord, SectionPayload
 
 
 @dataclass
@@ -183,7 +183,7 @@ def document_record(doc: Document) -> str:
         source=doc.source,
         source_file=doc.source_file,
         text=doc.text,
-        sections=[SectionRecord(**vars(s)) for s in doc.sections],  # shallow: serialised at once
+        sections=list(doc.sections),
         dates=list(doc.dates),
         url=doc.url,
         topics=doc.topics,

@@ -79,7 +79,12 @@ class SectionPayload(_Stored):
 
 @dataclass
 class SectionRecord(_Stored):
-    """One section of a stored document: `DocumentRecord.text[start:end] == text`."""
+    """One section of a document: `DocumentRecord.text[start:end] == text` (the write side's `Section`).
+
+    Sections are flat and non-overlapping, in document order: a level-1 section holds
+    only the text before its first sub-section. `path` lists the headings of the
+    enclosing sections, outermost first, so the outline can be rebuilt.
+    """
 
     heading: str
     level: int
@@ -89,8 +94,8 @@ class SectionRecord(_Stored):
     end: int
     topics: list[str] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
-    url: str | None = None  # the section's original page, when the source links it
-    topic_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    url: str | None = None  # the section's original page (http/https), when the source links it
+    topic_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # why: see indexer.topics
 
 
 @dataclass
