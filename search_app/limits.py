@@ -46,7 +46,6 @@ QUERY_PARAMS = ("q", "vs")
 FILTER_PARAMS = ("year", "topic", "section", "doc_kind", "source")
 DOCUMENT_PREFIXES = ("/doc/", "/api/doc/")
 MAX_PARSED_VALUES = 8  # query texts per parameter that the classification reads
-COST_CACHE_SIZE = 1024  # distinct (path, query string) costs remembered
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Response = tuple[str, list[tuple[str, str]], list[bytes]]  # status, headers, the whole body
@@ -172,8 +171,6 @@ class Admission:
         self.cheap_runner = cheap_runner  # None: cheap requests run on the server's own thread
         self.counts = {"cheap": 0, "expensive": 0, "refused": 0, "over_budget": 0}
         self._count_lock = threading.Lock()
-        # The cost of the same query string is computed once: a flood repeats it.
-        self._costs: dict[tuple[str, str], int] = {}
 
     def _count(self, key: str) -> None:
         with self._count_lock:
@@ -184,7 +181,8 @@ class Admission:
         if path.startswith(FREE_PREFIXES):
             return self.app(environ, start_response)
         try:
-            if self._cost(path, environ.get("QUERY_STRING", "")) < self.limits.expensive_cost:
+            args = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            if request_cost(args, path) < self.limits.expensive_cost:
                 self._count("cheap")
                 if self.cheap_runner is None:
                     return self.app(environ, start_response)
@@ -228,16 +226,6 @@ class Admission:
             # A worker process died (killed, out of memory): the runner starts a new one.
             runner.restart()
             raise Busy("queue", retry) from None
-
-    def _cost(self, path: str, query_string: str) -> int:
-        key = (path if path.startswith(DOCUMENT_PREFIXES) else "", query_string)
-        cost = self._costs.get(key)
-        if cost is None:
-            cost = request_cost(parse_qs(query_string, keep_blank_values=True), path)
-            if len(self._costs) >= COST_CACHE_SIZE:
-                self._costs.clear()
-            self._costs[key] = cost
-        return cost
 
     def _release(self) -> None:
         self._running.release()
