@@ -150,22 +150,40 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> Fragment:
         body = text[start:].strip() or text
         return _flat(Fragment(body[:FRAGMENT_CHARS] + ("…" if len(body) > FRAGMENT_CHARS else "")))
     parts = []
-    for a, b in _best_windows(text, spans):
+    for a, b in _best_windows(text, spans, _matched_keys(text, spans, spec)):
         a, b = min([a, *(s for s, e in spans if s < a < e)]), max([b, *(e for s, e in spans if s < b < e)])  # never cut a mark
         parts.append(Fragment.join([Fragment("…" if a > 0 else ""), _flat(Fragment.cut(text, spans, a, b)), Fragment("…" if b < len(text) else "")]))
     return Fragment.join(parts, " ")
 
 
-def _best_windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Pick up to MAX_FRAGMENTS non-overlapping windows that cover the most matches."""
+def _matched_keys(text: str, spans: list[tuple[int, int]], spec: MatchSpec) -> list[frozenset[str]]:
+    """Per span, the query words and phrases it contains.
+
+    Adjacent matches are merged into one span (高考 + 改革 → 高考改革), so a span's text alone
+    would count one match where the reader sees both query words.
+    """
+    keys = {*spec.terms, *spec.phrases, *(chars for chars, _ in spec.units)}
+    normalize = get_analyzer().normalize
+    found = []
+    for s, e in spans:
+        norm = "".join(normalize(text[s:e]).text.split())
+        found.append(frozenset(k for k in keys if k in norm))
+    return found
+
+
+def _best_windows(text: str, spans: list[tuple[int, int]], keys: list[frozenset[str]]) -> list[tuple[int, int]]:
+    """Pick up to MAX_FRAGMENTS non-overlapping windows that cover the most distinct query words, then the most matches.
+
+    `keys[i]`: the query words and phrases inside `spans[i]`.
+    """
     n = len(text)
     candidates = []
     for a, _ in spans:
         start = max(0, min(a - FRAGMENT_CHARS // 4, n - FRAGMENT_CHARS))
         end = min(n, start + FRAGMENT_CHARS)
-        covered = sum(1 for s, e in spans if s >= start and e <= end)
-        distinct = len({text[s:e] for s, e in spans if s >= start and e <= end})
-        candidates.append((distinct, covered, -start, start, end))
+        inside = [i for i, (s, e) in enumerate(spans) if s >= start and e <= end]
+        distinct = len(frozenset().union(*(keys[i] for i in inside)))
+        candidates.append((distinct, len(inside), -start, start, end))
     candidates.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
     for *_, start, end in candidates:

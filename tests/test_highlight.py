@@ -213,3 +213,15 @@ def test_an_expansion_is_marked_where_it_is_a_word(compiler: QueryCompiler) -> N
     spec = spec_for(compiler, "职业教育")
     html = highlight_html("组建职教集团，聘请兼职教师，发展职业教育。", spec)
     assert MARK.findall(html) == ["职教", "职业教育"]
+
+
+def test_the_snippet_prefers_the_window_with_every_query_word_even_when_they_touch() -> None:
+    """高考 + 改革 side by side are one mark, 高考改革: it still counts as both words (seed 002's section)."""
+    text = (
+        "3 .教学改革有亮点。面向中招改革,邀请省教育学院初中九个学科专家关于中考命题规律和复习战略口进行培训指导。"
+        "聚焦学科核心素质口,举办11个学科的主题研培会。伊通镇满族中心小学校推行的“两慢、三精、四重”线上教学工作经验"
+        "被省教育厅采用刊发。高考改革平稳落地,各校选课走班稳妥推进,两所学校组建学生发展指导中心。"
+    )
+    fragment = snippet(text, MatchSpec(frozenset({"高考", "改革"}), ()))
+    assert [fragment.text[a:b] for a, b in fragment.marks] == ["高考改革"]
+    assert fragment.text.startswith("…聚焦学科核心素质口")
