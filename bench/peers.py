@@ -8,6 +8,9 @@
 - ``fts5_plain``: the floor a user would compare against: no cleaning, no structure, one row per
   file (a ``.jsonl``/``.csv`` collection is one row too), rjieba search-mode words space-joined
   into an FTS5 ``unicode61`` column, 2 processes segmenting, one writer. Build only.
+- ``tantivy_plain``: the same plain work into tantivy (one whitespace-tokenised, positional text
+  field, the writer's heap and thread as ours): what tantivy itself costs on this machine, the
+  ceiling of any build that keeps it. Build only.
 - ``fts5``: SQLite FTS5 over text segmented by THIS project's analyzer (space-joined index-mode
   terms, ``tokenize='unicode61'``, which keeps a space-delimited CJK word as one token), columns
   title/heading/body weighted 3/2/1 in ``bm25()``; year and doc_kind as UNINDEXED columns for
@@ -37,7 +40,7 @@ from typing import Any
 from bench.sections import SectionRec, corpus_files, hit_key, parse_file
 
 ENGINES = ("ours", "whoosh", "fts5")
-BUILD_ONLY = ("fts5_plain",)
+BUILD_ONLY = ("fts5_plain", "tantivy_plain")
 PAGE_SIZE = 10
 FIELD_BOOSTS = {"title": 3.0, "heading": 2.0, "text": 1.0}
 
@@ -202,7 +205,40 @@ def build_fts5_plain(corpora: list[Path], out: Path, workers: int = 2) -> BuildR
     )
 
 
-BUILDERS = {"ours": build_ours, "whoosh": build_whoosh, "fts5": build_fts5, "fts5_plain": build_fts5_plain}
+def build_tantivy_plain(corpora: list[Path], out: Path, workers: int = 2) -> BuildResult:
+    """`build_fts5_plain`'s work with tantivy as the store: raw files, rjieba, one document per file."""
+    import tantivy
+
+    from indexer.build import WRITER_HEAP
+
+    started = time.perf_counter()
+    tasks = sorted(corpus_files(corpora), key=lambda t: -t[3])
+    out.mkdir(parents=True, exist_ok=True)
+    schema = (
+        tantivy.SchemaBuilder()
+        .add_text_field("path", stored=True, tokenizer_name="raw")
+        .add_text_field("body", tokenizer_name="ws", index_option="position")
+        .build()
+    )
+    index = tantivy.Index(schema, path=str(out))
+    index.register_tokenizer("ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        writer = index.writer(WRITER_HEAP, 1)
+        for path, body in pool.imap_unordered(_plain_rows, tasks, chunksize=4):
+            writer.add_document(tantivy.Document(path=path, body=body))
+        writer.commit()
+        writer.wait_merging_threads()
+    return BuildResult(
+        "tantivy_plain", time.perf_counter() - started, bytes=sum(t[3] for t in tasks), sections=len(tasks),
+        size_bytes=dir_size(out), notes=[f"raw files, rjieba search mode, {workers} processes, one document per file"],
+    )
+
+
+BUILDERS = {
+    "ours": build_ours, "whoosh": build_whoosh, "fts5": build_fts5,
+    "fts5_plain": build_fts5_plain, "tantivy_plain": build_tantivy_plain,
+}
 
 
 # -------------------------------------------------------------------------------- searchers

@@ -135,7 +135,8 @@ def headline(speech: dict) -> dict:
     """The --quick JSON: throughput, speed-ups (each key names its comparison), nDCG@10.
 
     ``page_*`` compare the same results-page work (top 10 + snippets + total + facets);
-    ``bare_*`` the bare top-k query; ``index_*_fts5_plain`` the uncleaned one-row-per-file build.
+    ``bare_*`` the bare top-k query; ``index_*_fts5_plain`` the uncleaned one-row-per-file build,
+    ``index_*_tantivy_plain`` the same into tantivy.
     """
     b, page, lat = speech["builds"], speech["page"], speech["latency"]
     rel = speech.get("relevance", {})
@@ -144,6 +145,7 @@ def headline(speech: dict) -> dict:
         "index_speedup_vs_whoosh": ratio(b["whoosh"]["seconds"], b["ours"]["seconds"]),
         "index_speedup_vs_fts5": ratio(b["fts5"]["seconds"], b["ours"]["seconds"]),
         "index_speedup_vs_fts5_plain": ratio(b["fts5_plain"]["seconds"], b["ours"]["seconds"]),
+        "index_speedup_vs_tantivy_plain": ratio(b["tantivy_plain"]["seconds"], b["ours"]["seconds"]),
         "page_p50_ms": round(page["ours"]["p50"], 2),
         "page_speedup_vs_whoosh": ratio(page["whoosh"]["p50"], page["ours"]["p50"]),
         "page_speedup_vs_fts5": ratio(page["fts5"]["p50"], page["ours"]["p50"]),

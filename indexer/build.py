@@ -37,8 +37,10 @@ WRITER_HEAP = 256_000_000
 STREAM_BYTES = 16 * 2**20
 # Files prepared by the workers ahead of the writer (more only wait in memory).
 PREPARED_AHEAD = 8
-# Distinct suggestion terms counted in memory before they are added to the store's counts (bounds the parent's memory).
-VOCABULARY_FLUSH_TERMS = 50_000
+# Distinct suggestion terms counted in memory before they are added to the store's counts (bounds the
+# parent's memory, ~20 MB at this size). Each flush upserts every counted term, so flushing at 50,000
+# cost 0.8 CPU s on 新闻联播 against 0.5 s for the one flush of its 150,000 terms.
+VOCABULARY_FLUSH_TERMS = 250_000
 # tantivy files that are rewritten (not appended) by a writer: copied, never hard-linked.
 _MUTABLE_FILES = {"meta.json", ".managed.json", S.DOCSTORE, S.MANIFEST, ".tantivy-meta.lock", ".tantivy-writer.lock"}
 

@@ -22,6 +22,7 @@ from speechindex.analysis import get_analyzer
 from speechindex.docstore import pack_terms
 from speechindex.errors import CorpusError
 from speechindex.records import DocumentRecord, SectionPayload
+from speechindex.schema import char_field_text
 
 
 @dataclass
@@ -31,7 +32,7 @@ class PreparedSection:
     section_id: str
     heading_terms: str
     body_terms: str
-    chars: str
+    chars: str  # the `chars` field's value (speechindex.schema.char_field_text)
     kind: str
     topics: list[str]
     payload: bytes
@@ -85,11 +86,11 @@ def analyse_document(doc: Document) -> PreparedDoc:
     analysed = [analyzer.index_fields(section.text) for section in doc.sections]
     # CPU time of this thread: the dedup share of a build, whatever else the machine runs.
     started = time.thread_time()
-    kept_hashes = dedup.section_shingles([chars for _, chars in analysed])
+    kept_hashes = dedup.section_shingles([norm for _, norm in analysed])
     shingle_terms = [dedup.shingle_terms(h) for h in kept_hashes]
     dedup_seconds = time.thread_time() - started
     for n, section in enumerate(doc.sections):
-        body_terms, chars = analysed[n]
+        body_terms, norm = analysed[n]
         payload = SectionPayload(
             title=doc.title,
             heading=section.heading,
@@ -112,14 +113,14 @@ def analyse_document(doc: Document) -> PreparedDoc:
                 section_id=f"{doc.doc_id}-{n}",
                 heading_terms=analyzer.index_text(section.heading),
                 body_terms=body_terms,
-                chars=chars,
+                chars=char_field_text(norm),
                 kind=section.kind,
                 topics=section.topics,
                 payload=payload.to_bytes(),
                 shingles=shingle_terms[n],
             )
         )
-    title_terms, title_chars = analyzer.index_fields(doc.title)
+    title_terms, title_norm = analyzer.index_fields(doc.title)
     started = time.thread_time()
     signature = dedup.signature(doc.title, kept_hashes)
     dedup_seconds += time.thread_time() - started
@@ -129,7 +130,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
         (s.heading for s in doc.sections),
     )
     return PreparedDoc(
-        doc, title_terms, title_chars, sections, signature, dedup_seconds,
+        doc, title_terms, char_field_text(title_norm), sections, signature, dedup_seconds,
         topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=document_record(doc),
     )
 

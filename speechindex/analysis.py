@@ -41,7 +41,7 @@ _CN_DIGITS = str.maketrans({char: str(n) for char, n in CN_DIGITS.items()})
 _CN_YEAR = re.compile(f"[{''.join(CN_DIGITS)}]{{4}}(?=年)")
 # A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"\w")
-_FULLWIDTH = str.maketrans({**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20})
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 # Space-delimited tokens without a letter or digit (in a space-joined token string).
 _PUNCT_TOKENS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 # Combining marks can shrink under NFKC while another character grows: then lengths agree by accident.
@@ -112,7 +112,7 @@ class Analyzer:
         origin: list[int] | None = None
         # Fast path: full-width ASCII and U+3000 are most of what NFKC changes in Chinese text;
         # when mapping them leaves nothing else to normalise, skip the (3x slower) full NFKC.
-        norm = text.translate(_FULLWIDTH)
+        norm = _fold_fullwidth(text)
         if unicodedata.is_normalized("NFKC", norm):
             norm = norm.lower()
         else:
@@ -248,6 +248,17 @@ class Analyzer:
     def char_text(self, text: str) -> str:
         """Normalised text for the character field (one token per non-space character)."""
         return self.normalize(text).text
+
+
+def _fold_fullwidth(text: str) -> str:
+    """Full-width ASCII (U+FF01–FF5E) and the ideographic space as their ASCII forms.
+
+    One `str.replace` per distinct full-width character found: Chinese text uses a handful
+    (，：；（）), and `str.translate` looks every character up in a mapping (4× slower here).
+    """
+    for char in set(_FULLWIDTH.findall(text)):
+        text = text.replace(char, " " if char == "\u3000" else chr(ord(char) - 0xFEE0))
+    return text
 
 
 def _crossing(spans: set[tuple[int, int]], n: int) -> set[tuple[int, int]]:

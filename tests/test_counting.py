@@ -22,7 +22,7 @@ def _searcher(index_dir: Path) -> tuple[tantivy.Index, tantivy.Searcher]:
 @pytest.mark.parametrize("word", ["双减", "教育", "教师", "不存在的词语"])
 def test_summary_agrees_with_the_separate_counts(speech_index: Path, word: str) -> None:
     index, searcher = _searcher(speech_index)
-    query = index.parse_query(word, [S.F_CHARS])
+    query = tantivy.Query.phrase_query(index.schema, S.F_CHARS, list(word))
     summary = summarize(searcher, query, FIELDS)
     assert summary.documents == count_documents(searcher, query)
     assert summary.facets == facet_counts(searcher, query, FIELDS)
