@@ -82,7 +82,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     t = time.thread_time()
     try:
         for f in files:
-            prepared.append((f, PR.prepare_file((str(f.root), str(f.path), f.corpus_name, f.rel))))
+            prepared.append((f, PR.prepare_file(PR.FileTask(str(f.root), str(f.path), f.corpus_name, f.rel))))
     finally:
         for owner, attr, original in reversed(restore):
             if owner is ana:

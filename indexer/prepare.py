@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from indexer.models import Document
 from indexer.pipeline import parse_raw
@@ -63,6 +64,22 @@ class PreparedFile:
     docs: list[PreparedDoc] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}
     notes: list[str] = field(default_factory=list)  # e.g. a long document split into parts
+
+
+class FileTask(NamedTuple):
+    """One file to prepare, or one share of a collection file's records.
+
+    A .jsonl/.csv collection can be prepared as `shares` tasks in parallel: each reads the file
+    (cheap next to analysing it) and analyses the `share`-th contiguous run of its documents.
+    The file's read errors and notes come with share 0 only.
+    """
+
+    root: str
+    path: str
+    corpus_name: str
+    rel: str
+    share: int = 0
+    shares: int = 1
 
 
 def file_key(corpus_name: str, relpath: str) -> str:
@@ -135,9 +152,9 @@ def analyse_document(doc: Document) -> PreparedDoc:
     )
 
 
-def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:
-    """Worker entry point: (corpus root, file path, corpus name, relative name) -> analysed documents or errors."""
-    result = PreparedFile(file_key(task[2], task[3]))
+def prepare_file(task: FileTask) -> PreparedFile:
+    """Worker entry point: a file (or a share of its records) -> analysed documents or errors."""
+    result = PreparedFile(file_key(task.corpus_name, task.rel))
     for part in prepare_parts(task):
         result.docs.extend(part.docs)
         result.errors.extend(part.errors)
@@ -145,16 +162,20 @@ def prepare_file(task: tuple[str, str, str, str]) -> PreparedFile:
     return result
 
 
-def prepare_parts(task: tuple[str, str, str, str]) -> Iterator[PreparedFile]:
+def prepare_parts(task: FileTask) -> Iterator[PreparedFile]:
     """`prepare_file` one document at a time: the read errors and notes first, then one PreparedFile per document.
 
     A large file (hundreds of parts or records) is then never held analysed as a whole.
     """
-    root, path, corpus_name, rel = task
+    root, path, corpus_name, rel, share, shares = task
     key = file_key(corpus_name, rel)
     read = read_file(Path(path), Path(root), rel)
-    yield PreparedFile(key, errors=[{"file": e.path, "reason": e.reason} for e in read.errors], notes=read.notes)
+    if share == 0:
+        yield PreparedFile(key, errors=[{"file": e.path, "reason": e.reason} for e in read.errors], notes=read.notes)
     documents, read.documents = read.documents, []
+    if shares > 1:
+        n = len(documents)
+        documents = documents[n * share // shares : n * (share + 1) // shares]
     documents.reverse()
     while documents:
         raw = documents.pop()  # dropped once analysed

@@ -22,6 +22,7 @@ import tantivy
 import indexer.build
 from indexer.build import BuildSummary, reindex
 from indexer.cli import main as indexer_main
+from indexer.prepare import FileTask
 from indexer.stats import index_stats
 from search_app.engine import SearchEngine, SearchRequest
 from speechindex import schema as S
@@ -328,7 +329,7 @@ def test_unreadable_files_are_reported_and_not_retried_when_unchanged(tmp_path: 
     read: list[str] = []
     prepare = indexer.build.prepare_file
 
-    def recording_prepare(task: tuple[str, str, str, str]) -> indexer.build.PreparedFile:
+    def recording_prepare(task: FileTask) -> indexer.build.PreparedFile:
         read.append(Path(task[1]).name)
         return prepare(task)
 
@@ -500,3 +501,35 @@ def test_parse_the_government_work_reports(capsys: pytest.CaptureFixture[str]) -
         "二、2025年经济社会发展总体要求和政策取向",
         "三、2025年政府工作任务",
     ]
+
+
+def test_a_collection_prepared_in_shares_indexes_as_one_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .jsonl prepared as several record shares by the workers gives the documents, numbers,
+    sections and reported errors of the same file prepared whole, each error once."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [
+        json.dumps({"title": f"第{i}号报告", "year": 2000 + i, "content": f"一、关于教育工作\n第{i}号报告谈义务教育和职业教育。" * 20}, ensure_ascii=False)
+        for i in range(40)
+    ]
+    lines.insert(7, "{not json")
+    (corpus / "reports.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(indexer.build, "SHARE_BYTES", 4096)
+    [scanned], _ = indexer.build.scan([corpus])
+    assert len(indexer.build._tasks(scanned, True)) > 4 and len(indexer.build._tasks(scanned, False)) == 1
+
+    shared = reindex([corpus], tmp_path / "shared", progress=False, workers=2)
+    whole = reindex([corpus], tmp_path / "whole", progress=False, workers=1)
+    assert (shared.documents, shared.files_read) == (whole.documents, whole.files_read) == (40, 1)
+    assert shared.sections == whole.sections
+    assert shared.skipped == whole.skipped == [{"file": "reports.jsonl#8", "reason": "line 8: invalid JSON (Expecting property name enclosed in double quotes)"}]
+
+    def documents(index_dir: Path) -> list[tuple[str, int, int | None]]:
+        store = DocStore(IndexLocation(index_dir).current() / S.DOCSTORE, readonly=True)
+        try:
+            return store.db.execute("SELECT doc_id, doc_num, year FROM documents ORDER BY doc_num").fetchall()
+        finally:
+            store.close()
+
+    assert documents(tmp_path / "shared") == documents(tmp_path / "whole")
+    assert [year for _, _, year in documents(tmp_path / "shared")] == list(range(2000, 2040))
