@@ -42,8 +42,6 @@ _CN_YEAR = re.compile(f"[{''.join(CN_DIGITS)}]{{4}}(?=年)")
 # A token is indexed only if it has a letter or digit: punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"\w")
 _FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
-# Space-delimited tokens without a letter or digit (in a space-joined token string).
-_PUNCT_TOKENS = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 # Combining marks can shrink under NFKC while another character grows: then lengths agree by accident.
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
 # jieba's search mode only adds 2- and 3-character words found inside a long word.
@@ -243,7 +241,9 @@ class Analyzer:
                 words = self._drop_crossing_words(words, crossing)
             inner_of = {w: plan for w in long_words if len(w) > _LONG_INNER and (plan := self._inner_plan(w))}
         inner = [sub for w in words if w in inner_of for sub in inner_of[w]] if inner_of else []
-        return _PUNCT_TOKENS.sub(" ", " ".join((*words, *inner)))
+        # Punctuation and whitespace tokens are dropped here: a token of letters or digits is
+        # kept whole, as `segment_normalized` does (a regex over the joined string cost 5× more).
+        return " ".join(w for w in (*words, *inner) if w.isalnum() or _WORDLIKE.search(w))
 
     def char_text(self, text: str) -> str:
         """Normalised text for the character field (one token per non-space character)."""
