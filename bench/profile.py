@@ -119,41 +119,23 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     return dict(totals)
 
 
-def profile_query(index_dir: Path, passes: int = 3) -> dict[str, float]:
-    import search_app.engine as E
+def profile_query(index_dir: Path, passes: int = 3) -> dict[str, dict[str, float]]:
+    """Milliseconds per phase of `SearchEngine.search` (its own phase clock) over the query mix."""
     from bench.queries import query_mix
     from search_app.engine import SearchEngine, SearchRequest
-    from search_app.query import parse_query
 
     eng = SearchEngine(index_dir)
     phases: dict[str, list[float]] = defaultdict(list)
     queries = query_mix()
 
     def one(bq, record: bool) -> None:
-        req = SearchRequest(q=bq.q, filters={"year": list(bq.years)} if bq.years else {})
-        marks = [time.perf_counter()]
-        gen = eng._generation()
-        compiled = gen.compiler.compile(parse_query(req.q))
-        searcher = gen.index.searcher()
-        filters = eng._filters(gen, req.filters)
-        main = eng._query(compiled, filters)
-        marks.append(time.perf_counter())
-        total = searcher.search(main, 1, count=True).count
-        if total:
-            searcher.cardinality(main, E.S.F_DOC_NUM)
-        marks.append(time.perf_counter())
-        groups = eng._group_by_relevance(searcher, main, req.per_page, total)
-        marks.append(time.perf_counter())
-        page = groups[: req.per_page]
-        for g in page:
-            eng._hit(searcher, compiled.spec, g)
-        marks.append(time.perf_counter())
-        eng._facets(searcher, gen, compiled, req.filters)
-        marks.append(time.perf_counter())
+        times: dict[str, float] = {}
+        started = time.perf_counter()
+        eng.search(SearchRequest(q=bq.q, filters={"year": list(bq.years)} if bq.years else {}), phases=times)
         if record:
-            for name, a, b in zip(["compile", "count (sections + docs)", "top sections + grouping", "hits: stored docs + snippets", "facets"], marks, marks[1:]):
-                phases[name].append((b - a) * 1000)
-            phases["total"].append((marks[-1] - marks[0]) * 1000)
+            for name, ms in times.items():
+                phases[name].append(ms)
+            phases["total"].append((time.perf_counter() - started) * 1000)
 
     for q in queries:
         one(q, False)

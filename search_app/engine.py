@@ -188,9 +188,13 @@ class SearchEngine:
         self._generation()
 
     # -- search -----------------------------------------------------------------------------
-    def search(self, req: SearchRequest) -> SearchResult:
-        """Run one search: one page of hits grouped by document, with the facet counts."""
+    def search(self, req: SearchRequest, phases: dict[str, float] | None = None) -> SearchResult:
+        """Run one search: one page of hits grouped by document, with the facet counts.
+
+        `phases`, when given, receives the milliseconds of each phase (for `bench.profile`).
+        """
         started = time.perf_counter()
+        clock = _PhaseClock(phases, started)
         req.validate()
         gen = self._generation()
         gen.check_values(req.filters)
@@ -201,6 +205,7 @@ class SearchEngine:
         filters = self._filters(gen, req.filters)
         main = self._query(compiled, filters)
         ranked = self._query(compiled, filters, rank=True)
+        clock("compile")
         sort = req.sort
         if compiled.browse and sort == "relevance":
             sort = "newest"
@@ -215,6 +220,7 @@ class SearchEngine:
             shared_counts = {name: {key: docs for key, docs, _ in rows} for name, rows in summary.facets.items()}
         else:
             total_docs, doc_nums, shared_counts = 0, [], {name: {} for name in shared}
+        clock("count + facets (one aggregation)")
         docs_needed = req.page * req.per_page
 
         def fetch(n: int) -> list[list[tuple[float, tantivy.DocAddress]]]:
@@ -231,8 +237,11 @@ class SearchEngine:
             groups = fetch(docs_needed)
             folded = [(g, []) for g in groups]
         page_groups = folded[(req.page - 1) * req.per_page : docs_needed]
+        clock("top sections + grouping + folding")
         hits = [self._hit(searcher, compiled.spec, g, versions) for g, versions in page_groups]
+        clock("hits: stored sections + snippets")
         facets = self._facets(searcher, gen, compiled, req.filters, shared_counts)
+        clock("facets under a selection")
         return SearchResult(
             query=_printable(req.q),
             expanded=compiled.expanded,
@@ -656,3 +665,17 @@ def _order_facet(name: str, rows: list[Facet]) -> list[Facet]:
         return sorted(rows, key=lambda r: rank.get(str(r.value), len(rank)))
     return sorted(rows, key=lambda r: (-r.count, str(r.value)))
 
+
+
+class _PhaseClock:
+    """Adds the milliseconds since the previous call to `phases[name]`; does nothing without `phases`."""
+
+    def __init__(self, phases: dict[str, float] | None, started: float) -> None:
+        self.phases = phases
+        self.last = started
+
+    def __call__(self, name: str) -> None:
+        if self.phases is not None:
+            now = time.perf_counter()
+            self.phases[name] = self.phases.get(name, 0.0) + (now - self.last) * 1000
+            self.last = now

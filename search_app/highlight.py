@@ -9,6 +9,7 @@ whitespace ignored, mapped back to the original characters. Rendering (HTML, ter
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from search_app.results import Fragment
@@ -17,6 +18,7 @@ from speechindex.analysis import Normalized, get_analyzer
 # Characters jieba always splits at: a block between two of them segments independently.
 _SEPARATOR = re.compile(r"[\s，。、；：！？“”‘’（）《》【】〔〕,;:!?()\[\]\"'<>…—·]")
 _WHITESPACE = re.compile(r"\s+")
+_SPACE_CHAR = re.compile(r"\s")
 FRAGMENT_CHARS = 100
 MAX_FRAGMENTS = 2
 SNIPPET_MATCH_LIMIT = 60  # matches considered when choosing snippet windows
@@ -43,17 +45,17 @@ class MatchSpec:
         return not self.terms and not self.phrases and not self.units
 
 
-def find_spans(text: str, spec: MatchSpec, limit: int | None = None) -> list[tuple[int, int]]:
+def find_spans(text: str, spec: MatchSpec, limit: int | None = None, norm: Normalized | None = None) -> list[tuple[int, int]]:
     """Merged, sorted [start, end) spans of `text` that match the spec.
 
     With `limit`, only about the first `limit` matches of each kind are looked for: a snippet
-    needs a few, and a huge text full of matches must not cost seconds.
+    needs a few, and a huge text full of matches must not cost seconds. `norm`: the text
+    already normalised, when the caller has it.
     """
     if spec.empty or not text:
         return []
-    analyzer = get_analyzer()
     spans: list[tuple[int, int]] = []
-    norm = analyzer.normalize(text)
+    norm = norm or get_analyzer().normalize(text)
     terms = set(spec.terms)
     for chars, parts in spec.units:
         found = _phrase_spans(norm, (chars,), limit)
@@ -75,9 +77,18 @@ def _phrase_spans(norm: Normalized, phrases: tuple[str, ...], limit: int | None)
     found = [(pos, len(p)) for p in phrases if p for pos in _find_all(compact, p, limit)]
     if not found:
         return []
-    # compact position -> text position (identity when the text has no whitespace at all)
-    keep = range(len(text)) if len(compact) == len(text) else [i for i, ch in enumerate(text) if not ch.isspace()]
-    return [norm.span(keep[pos], keep[pos + n - 1] + 1) for pos, n in found]
+    if len(compact) == len(text):
+        return [norm.span(pos, pos + n) for pos, n in found]
+    spaces = [m.start() for m in _SPACE_CHAR.finditer(text)]
+    return [norm.span(_text_position(spaces, pos), _text_position(spaces, pos + n - 1) + 1) for pos, n in found]
+
+
+def _text_position(spaces: list[int], pos: int) -> int:
+    """The position in the text of the `pos`-th non-whitespace character; `spaces`: the whitespace positions."""
+    skipped = 0
+    while (now := bisect_right(spaces, pos + skipped)) != skipped:
+        skipped = now
+    return pos + skipped
 
 
 def _find_all(text: str, needle: str, limit: int | None = None) -> list[int]:
@@ -144,19 +155,20 @@ def snippet(text: str, spec: MatchSpec, skip: int = 0) -> Fragment:
     `skip` characters at the start (the heading line, shown separately) are not used for
     the fallback fragment when nothing matches.
     """
-    spans = find_spans(text, spec, SNIPPET_MATCH_LIMIT)
+    norm = get_analyzer().normalize(text)
+    spans = find_spans(text, spec, SNIPPET_MATCH_LIMIT, norm)
     if not spans:
         start = _clause_start(text, min(skip, len(text)))
         body = text[start:].strip() or text
         return _flat(Fragment(body[:FRAGMENT_CHARS] + ("…" if len(body) > FRAGMENT_CHARS else "")))
     parts = []
-    for a, b in _best_windows(text, spans, _matched_keys(text, spans, spec)):
+    for a, b in _best_windows(text, spans, _matched_keys(text, norm, spans, spec)):
         a, b = min([a, *(s for s, e in spans if s < a < e)]), max([b, *(e for s, e in spans if s < b < e)])  # never cut a mark
         parts.append(Fragment.join([Fragment("…" if a > 0 else ""), _flat(Fragment.cut(text, spans, a, b)), Fragment("…" if b < len(text) else "")]))
     return Fragment.join(parts, " ")
 
 
-def _matched_keys(text: str, spans: list[tuple[int, int]], spec: MatchSpec) -> list[frozenset[str]]:
+def _matched_keys(text: str, norm: Normalized, spans: list[tuple[int, int]], spec: MatchSpec) -> list[frozenset[str]]:
     """Per span, the query words and phrases it contains.
 
     Adjacent matches are merged into one span (高考 + 改革 → 高考改革), so a span's text alone
@@ -166,8 +178,10 @@ def _matched_keys(text: str, spans: list[tuple[int, int]], spec: MatchSpec) -> l
     normalize = get_analyzer().normalize
     found = []
     for s, e in spans:
-        norm = "".join(normalize(text[s:e]).text.split())
-        found.append(frozenset(k for k in keys if k in norm))
+        # Normalised text has the original's positions unless normalising changed its length.
+        piece = norm.text[s:e] if norm.origin is None else normalize(text[s:e]).text
+        compact = "".join(piece.split())
+        found.append(frozenset(k for k in keys if k in compact))
     return found
 
 

@@ -127,13 +127,11 @@ class Analyzer:
 
     @staticmethod
     def _normalize_per_char(text: str) -> tuple[str, list[int]]:
-        out: list[str] = []
-        origin: list[int] = []
-        for i, ch in enumerate(text):
-            n = unicodedata.normalize("NFKC", ch).lower() if ord(ch) > 127 else ch.lower()
-            out.append(n)
-            origin.extend([i] * len(n))
-        return "".join(out), origin
+        # Each distinct character is normalised once: a text has a few thousand of them.
+        table = {ch: unicodedata.normalize("NFKC", ch).lower() if ord(ch) > 127 else ch.lower() for ch in set(text)}
+        pieces = [table[ch] for ch in text]
+        origin = [i for i, piece in enumerate(pieces) for _ in piece]
+        return "".join(pieces), origin
 
     def tokens(self, text: str, mode: str = "index") -> list[Token]:
         """Word tokens of `text`: ``mode="index"`` (fine-grained, overlapping) or ``"query"``."""
