@@ -560,3 +560,19 @@ def test_cli_filters_and_exit_codes(seed_index: Path, tmp_path: Path, capsys: py
     assert search_main(["trend", "双减", "--index", str(tmp_path / "missing")]) == 4
     assert search_main(["search", "双减", "--index", str(seed_index)]) == 0
     assert capsys.readouterr().out.startswith("2 篇文档，5 个段落匹配")
+
+
+def test_search_reports_its_phases_and_the_profiler_reads_them(seed_index: Path) -> None:
+    """`bench.profile` times the engine's own phases: it cannot drift from `SearchEngine.search`."""
+    from bench.profile import profile_query
+
+    phases: dict[str, float] = {}
+    result = SearchEngine(seed_index).search(SearchRequest(q="双减"), phases=phases)
+    assert result.total_docs > 0
+    assert list(phases) == [
+        "compile", "count + facets (one aggregation)", "top sections + grouping + folding",
+        "hits: stored sections + snippets", "facets under a selection",
+    ]
+    assert all(ms >= 0 for ms in phases.values()) and phases["hits: stored sections + snippets"] > 0
+    profile = profile_query(seed_index, passes=1)
+    assert set(profile) == {*phases, "total"} and profile["total"]["p50_ms"] > 0
