@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from speechindex.records import restore_sections
+
 
 class StoredDocument(Protocol):
     """What the store reads from a document besides its JSON record (the write side's `Document`)."""
@@ -170,9 +172,9 @@ class DocStore:
         return self.db.execute("SELECT COALESCE(MAX(doc_num), 0) FROM documents").fetchone()[0]
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        """The stored record of one document (metadata, text, sections), or None."""
+        """The record of one document (metadata, text, sections with their texts), or None."""
         row = self.db.execute("SELECT record FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return restore_sections(json.loads(row[0])) if row else None
 
     def count(self) -> int:
         """Number of documents."""

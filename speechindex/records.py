@@ -7,7 +7,8 @@ Two records cross the line between `indexer` and `search_app`:
   every hit, by 查出处 and by similar texts.
 - `DocumentRecord`: a document in the document store (`documents.sqlite`): metadata, the whole
   cleaned text and its sections with offsets. Built by `indexer.prepare.document_record`, read
-  by the engine's document page, citations and similar texts.
+  by the engine's document page, citations and similar texts. The text is stored once: a
+  section's own text is cut from it again on reading (`restore_sections`).
 
 `to_json` gives the dict that is stored (the keys on disk are the field names); `from_json`
 reads one back, ignoring keys it does not know and filling defaults for optional ones.
@@ -32,10 +33,28 @@ def _json(record: _Stored) -> str:
 
 
 def _fields(value: object) -> dict[str, Any]:
-    """A nested record as the dict of its fields, in their order (what `asdict` gives)."""
+    """A nested record as the dict of its fields, in their order (what `asdict` gives).
+
+    A section of a stored document leaves out what the document already holds: its text
+    (`DocumentRecord.text[start:end]`) and its topic evidence (the document's is stored).
+    """
+    if isinstance(value, SectionRecord):
+        return {k: v for k, v in vars(value).items() if k not in _SECTION_DERIVED}
     if is_dataclass(value) and not isinstance(value, type):
         return vars(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_SECTION_DERIVED = ("text", "topic_evidence")
+
+
+def restore_sections(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored document record with each section's text cut from the document's text again (in place)."""
+    text = stored.get("text", "")
+    for section in stored.get("sections", []):
+        if "text" not in section:  # records stored before the text was stored once carry it
+            section["text"] = text[section.get("start", 0) : section.get("end", 0)]
+    return stored
 
 
 @dataclass
@@ -124,7 +143,7 @@ class DocumentRecord(_Stored):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
         """A record read back from its stored JSON object (`DocStore.get`), its sections typed too."""
-        known = _known(cls, data)
+        known = _known(cls, restore_sections(data))
         known["sections"] = [SectionRecord.from_json(s) for s in data.get("sections", [])]
         return cls(**known)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from itertools import pairwise
 from pathlib import Path
@@ -220,7 +219,7 @@ def test_no_markup_in_any_section_of_the_collection(full_index: Path) -> None:
 
     store = DocStore(IndexLocation(full_index).current() / DOCSTORE, readonly=True)
     try:
-        records = [json.loads(record) for (record,) in store.db.execute("SELECT record FROM documents")]
+        records = [store.get(doc_id) for (doc_id,) in store.db.execute("SELECT doc_id FROM documents")]
     finally:
         store.close()
     assert len(records) >= 5049

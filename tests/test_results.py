@@ -4,6 +4,8 @@ over the benchmark's query mix."""
 
 from __future__ import annotations
 
+import json
+
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -127,13 +129,17 @@ def test_records_read_back_exactly_what_the_writer_stored(seed_index: Path) -> N
     store = DocStore(generation / S.DOCSTORE, readonly=True)
     try:
         stored = [store.get(doc_id) for doc_id, *_ in store.iter_metadata()]
+        raw = dict(store.db.execute("SELECT doc_id, record FROM documents").fetchall())
     finally:
         store.close()
     assert len(stored) == 5
     for data in stored:
+        # The text is stored once: sections keep their offsets, not a copy of their text.
+        assert all("text" not in s and "topic_evidence" not in s for s in json.loads(raw[data["doc_id"]])["sections"])
         record = DocumentRecord.from_json(data)
-        assert record.to_json() == data
-        assert [record.section_text(n) for n in range(len(record.sections))] == [s.text for s in record.sections]
+        assert record.dumps() == raw[data["doc_id"]]
+        assert all(s.text and s.text == record.text[s.start : s.end] for s in record.sections)
+        assert sum(len(s.text) for s in record.sections) > 0.9 * len("".join(record.text.split("\n\n")))
     searcher = S.open_tantivy(generation).searcher()
     hits = searcher.search(tantivy.Query.all_query(), 100).hits
     assert len(hits) == 70
@@ -144,6 +150,16 @@ def test_records_read_back_exactly_what_the_writer_stored(seed_index: Path) -> N
         payload = SectionPayload.from_json(data)
         assert payload.to_json() == data
         assert texts[S.stored_text(doc, S.F_DOC_ID)][payload.start : payload.end] == payload.text
+
+
+def test_a_record_stored_before_the_text_was_stored_once_reads_the_same() -> None:
+    text = "一、总结\n今年双减落地。\n二、任务\n推进集团化办学。"
+    sections = [{"heading": "一、总结", "level": 1, "kind": "回顾总结", "start": 0, "end": 12}, {"heading": "二、任务", "level": 1, "kind": "部署任务", "start": 13, "end": 26}]
+    meta = {"doc_id": "d1", "title": "讲话", "year": 2023, "date": None, "doc_kind": "讲话", "source": None, "source_file": "a.txt", "text": text}
+    old = {**meta, "sections": [{**s, "text": text[s["start"] : s["end"]], "topic_evidence": {}} for s in sections]}
+    new = DocumentRecord.from_json({**meta, "sections": [dict(s) for s in sections]})
+    assert [s.text for s in new.sections] == ["一、总结\n今年双减落地。", "二、任务\n推进集团化办学。"]
+    assert DocumentRecord.from_json(old) == new
 
 
 # -- the API's snippet data agrees with its HTML ---------------------------------------------------
