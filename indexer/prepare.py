@@ -40,11 +40,26 @@ class PreparedSection:
     shingles: str = ""  # kept shingle hashes (speechindex.dedup), space-joined
 
 
+@dataclass(frozen=True)
+class DocMeta:
+    """What the writing process needs of a parsed document besides its JSON record.
+
+    Not the `Document` itself: its text and sections would cross the process pipe a second
+    time (the record already carries them).
+    """
+
+    doc_id: str
+    year: int | None
+    date: str | None
+    doc_kind: str
+    source: str | None
+
+
 @dataclass
 class PreparedDoc:
-    """A parsed document and its analysed sections."""
+    """A parsed document's metadata and its analysed sections."""
 
-    doc: Document
+    doc: DocMeta
     title_terms: str
     title_chars: str
     sections: list[PreparedSection]
@@ -147,7 +162,8 @@ def analyse_document(doc: Document) -> PreparedDoc:
         (s.heading for s in doc.sections),
     )
     return PreparedDoc(
-        doc, title_terms, char_field_text(title_norm), sections, signature, dedup_seconds,
+        DocMeta(doc.doc_id, doc.year, doc.date, doc.doc_kind, doc.source),
+        title_terms, char_field_text(title_norm), sections, signature, dedup_seconds,
         topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=document_record(doc),
     )
 

@@ -20,12 +20,20 @@ from speechindex.records import restore_sections
 
 
 class StoredDocument(Protocol):
-    """What the store reads from a document besides its JSON record (the write side's `Document`)."""
+    """What the store reads from a document besides its JSON record (the write side's `DocMeta`)."""
 
-    doc_id: str
-    year: int | None
-    doc_kind: str
-    source: str | None
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def year(self) -> int | None: ...
+
+    @property
+    def doc_kind(self) -> str: ...
+
+    @property
+    def source(self) -> str | None: ...
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

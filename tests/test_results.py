@@ -5,7 +5,6 @@ over the benchmark's query mix."""
 from __future__ import annotations
 
 import json
-
 from html.parser import HTMLParser
 from pathlib import Path
 
