@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import os
 import sys
 import threading
-import time
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from typing import Any
 
 from search_app.engine import SearchEngine, SearchRequest
 from search_app.limits import Response, WsgiApp, collect_response
 from speechindex.errors import EduSearchError
+from speechindex.lifecycle import exit_with_parent
 
 WORKER_START_TIMEOUT = 120  # seconds; a worker that takes longer is a broken installation
 WARM_UP_QUERY = "教育"
-PARENT_CHECK_S = 1.0  # how often a worker checks that the server is still there
 
 _APP: WsgiApp | None = None  # the worker process's app (without admission control)
 
@@ -39,7 +37,7 @@ def _start_worker(config: dict[str, Any]) -> None:
     from search_app.web import create_app
 
     global _APP
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    exit_with_parent()
     app = create_app({**config, "WORKER": True})
     _warm_up(app.extensions["engine"])
     _APP = app.wsgi_app
@@ -52,13 +50,6 @@ def _warm_up(engine: SearchEngine) -> None:
         engine.search(SearchRequest(q=WARM_UP_QUERY))
     except EduSearchError:
         pass
-
-
-def _exit_with_parent(parent: int) -> None:
-    # A server killed outright (SIGKILL, OOM) cannot stop its workers: they notice and go.
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(0)
 
 
 def _handle(environ: dict[str, Any], body: bytes) -> Response:
