@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import tantivy
 import indexer.build
 from indexer.build import BuildSummary, reindex
 from indexer.cli import main as indexer_main
-from indexer.prepare import FileTask
+from indexer.prepare import FileTask, PreparedFile, prepare_file
 from indexer.stats import index_stats
 from search_app.engine import SearchEngine, SearchRequest
 from speechindex import schema as S
@@ -533,3 +534,28 @@ def test_a_collection_prepared_in_shares_indexes_as_one_task(tmp_path: Path, mon
 
     assert documents(tmp_path / "shared") == documents(tmp_path / "whole")
     assert [year for _, _, year in documents(tmp_path / "shared")] == list(range(2000, 2040))
+
+
+def _prepare_or_die(task: FileTask) -> PreparedFile:
+    """`prepare_file`, except that the worker given die.txt dies on the spot (as if killed)."""
+    if Path(task.path).name == "die.txt":
+        os._exit(3)
+    return prepare_file(task)
+
+
+def test_a_worker_that_dies_fails_the_build_and_the_previous_index_keeps_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = seed_copy(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    reindex([corpus], index_dir, progress=False, workers=2)
+    before = IndexLocation(index_dir).current()
+    (corpus / "die.txt").write_text("关于教育工作的讲话\n\n一、总结\n今年双减落地。", encoding="utf-8")
+    monkeypatch.setattr(indexer.build, "prepare_file", _prepare_or_die)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the build hung after its worker died"))
+    signal.alarm(60)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            reindex([corpus], index_dir, progress=False, workers=2)
+    finally:
+        signal.alarm(0)
+    assert IndexLocation(index_dir).current() == before and not build_dirs(index_dir)
+    assert total_docs(index_dir, "双减") == 2
