@@ -4,10 +4,10 @@
     python -m bench.profile --skip-query --corpus PATH [--corpus PATH ...]   # the indexer on other files
 
 Index side: every stage of `indexer.prepare.prepare_file` timed over the speech corpus in one
-process (reading, cleaning, metadata, structure, topics, analysis: index_text / char_text,
-payload JSON), then the tantivy writing of the prepared sections. Query side: the phases of
-`SearchEngine.search` replayed over the query mix: compile, tantivy query + count, grouping,
-hits (stored docs + snippets), facets.
+process (reading, cleaning, metadata, structure, topics, analysis: index_fields,
+payload JSON), then the tantivy writing of the prepared sections. Query side: the phases
+`SearchEngine.search` times itself over the query mix: compile, counts and facets (one
+aggregation), grouping and folding, hits (stored sections + snippets), facets under a selection.
 """
 
 from __future__ import annotations
@@ -65,8 +65,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
         (P, "extract_metadata", "metadata"),
         (P, "split_sections", "structure (sections)"),
         (P, "assign_topics", "topics"),
-        (ana, "index_fields", "analysis: index_fields (normalise + segment)"),
-        (ana, "index_text", "analysis: index_text (headings)"),
+        (ana, "index_fields", "analysis: index_fields (bodies, headings, titles)"),
         (ana, "normalize", "  in analysis: normalise (NFKC, t2s, years)"),
         (ana, "_drop_crossing_words", "  in analysis: _drop_crossing_words"),
         (ana, "_inner_words", "  in analysis: _inner_words"),
@@ -93,7 +92,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     totals["other (glue: payloads, dataclasses)"] = total - sum(
         v for k, v in totals.items() if not k.startswith(" ") and k not in ("analyzer load", "prepare_file total (1 process)")
     )
-    analysis = totals["analysis: index_fields (normalise + segment)"] + totals["analysis: index_text (headings)"]
+    analysis = totals["analysis: index_fields (bodies, headings, titles)"]
     totals["  in analysis: rjieba cut_for_search + joins (the rest)"] = analysis - sum(
         v for k, v in totals.items() if k.startswith("  in analysis")
     )

@@ -116,13 +116,13 @@ def analyse_document(doc: Document) -> PreparedDoc:
     analyzer = get_analyzer()
     sections = []
     analysed = [analyzer.index_fields(section.text) for section in doc.sections]
+    headings = [analyzer.index_fields(section.heading) for section in doc.sections]
     # CPU time of this thread: the dedup share of a build, whatever else the machine runs.
     started = time.thread_time()
-    kept_hashes = dedup.section_shingles([norm for _, norm in analysed])
+    kept_hashes = dedup.section_shingles([body.norm for body in analysed])
     shingle_terms = [dedup.shingle_terms(h) for h in kept_hashes]
     dedup_seconds = time.thread_time() - started
     for n, section in enumerate(doc.sections):
-        body_terms, norm = analysed[n]
         payload = SectionPayload(
             title=doc.title,
             heading=section.heading,
@@ -143,27 +143,27 @@ def analyse_document(doc: Document) -> PreparedDoc:
         sections.append(
             PreparedSection(
                 section_id=f"{doc.doc_id}-{n}",
-                heading_terms=analyzer.index_text(section.heading),
-                body_terms=body_terms,
-                chars=char_field_text(norm),
+                heading_terms=headings[n].terms,
+                body_terms=analysed[n].terms,
+                chars=char_field_text(analysed[n].norm),
                 kind=section.kind,
                 topics=section.topics,
                 payload=payload.to_bytes(),
                 shingles=shingle_terms[n],
             )
         )
-    title_terms, title_norm = analyzer.index_fields(doc.title)
+    title = analyzer.index_fields(doc.title)
     started = time.thread_time()
     signature = dedup.signature(doc.title, kept_hashes)
     dedup_seconds += time.thread_time() - started
     vocabulary = document_terms(
-        (title_terms, *(s.heading_terms for s in sections), *(s.body_terms for s in sections)),
+        (title.words, *(h.words for h in headings), *(body.words for body in analysed)),
         doc.title,
         (s.heading for s in doc.sections),
     )
     return PreparedDoc(
         DocMeta(doc.doc_id, doc.year, doc.date, doc.doc_kind, doc.source),
-        title_terms, char_field_text(title_norm), sections, signature, dedup_seconds,
+        title.terms, char_field_text(title.norm), sections, signature, dedup_seconds,
         topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=document_record(doc),
     )
 

@@ -45,18 +45,19 @@ def _phrase(text: str) -> str | None:
     return get_analyzer().normalize(text).text
 
 
-def document_terms(term_strings: Iterable[str], title: str, headings: Iterable[str]) -> list[str]:
+def document_terms(word_lists: Iterable[list[str]], title: str, headings: Iterable[str]) -> list[str]:
     """The candidate suggestion terms of one analysed document (each once; phrases marked).
 
-    `term_strings` are the document's space-joined index terms (title, headings, bodies);
-    computed in the indexing workers, so the parent only stores the result.
+    `word_lists` are the document's index terms (title, headings, bodies:
+    `Analyzer.index_fields(...).words`); computed in the indexing workers, so the parent only
+    stores the result.
     """
     seen: set[str] = set()
-    for terms in term_strings:
-        seen.update(terms.split())
-    words = {t for t in seen if MIN_WORD_CHARS <= len(t) <= MAX_WORD_CHARS and _HAN.search(t)}
+    for words in word_lists:
+        seen.update(words)
+    kept = {t for t in seen if MIN_WORD_CHARS <= len(t) <= MAX_WORD_CHARS and _HAN.search(t)}
     phrases = {_phrase(title), *(_phrase(h) for h in headings)} - {None}
-    return sorted(words) + sorted(PHRASE_MARK + p for p in phrases if p and p not in words)
+    return sorted(kept) + sorted(PHRASE_MARK + p for p in phrases if p and p not in kept)
 
 
 def suggestion_rows(counts: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -27,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import opencc
 import rjieba
@@ -57,6 +58,14 @@ class Token:
     term: str
     start: int
     end: int
+
+
+class IndexedText(NamedTuple):
+    """A text as the index takes it (`Analyzer.index_fields`)."""
+
+    terms: str  # index-mode terms, space-joined: the word fields' input
+    norm: str  # the normalised text: the character field's (speechindex.schema.char_field_text)
+    words: list[str]  # the same terms as a list (the suggestion vocabulary counts them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,14 +230,15 @@ class Analyzer:
 
         Same terms as `tokens(text, "index")`, without computing offsets (the indexing hot path).
         """
-        return self._index_terms(self.normalize(text).text)
+        return " ".join(self._index_words(self.normalize(text).text))
 
-    def index_fields(self, text: str) -> tuple[str, str]:
-        """(`index_text`, `char_text`) of the same text, normalising it once."""
+    def index_fields(self, text: str) -> IndexedText:
+        """`index_text` (also as a list of words) and `char_text` of the same text, normalising it once."""
         norm = self.normalize(text).text
-        return self._index_terms(norm), norm
+        words = self._index_words(norm)
+        return IndexedText(" ".join(words), norm, words)
 
-    def _index_terms(self, norm: str) -> str:
+    def _index_words(self, norm: str) -> list[str]:
         with self._lock:
             words = self._jieba.cut_for_search(norm, True)
             # Each distinct word of 4+ characters is looked at once: most tokens are shorter,
@@ -241,7 +251,7 @@ class Analyzer:
         inner = [sub for w in words if w in inner_of for sub in inner_of[w]] if inner_of else []
         # Punctuation and whitespace tokens are dropped here: a token of letters or digits is
         # kept whole, as `segment_normalized` does (a regex over the joined string cost 5× more).
-        return " ".join(w for w in (*words, *inner) if w.isalnum() or _WORDLIKE.search(w))
+        return [w for w in (*words, *inner) if w.isalnum() or _WORDLIKE.search(w)]
 
     def char_text(self, text: str) -> str:
         """Normalised text for the character field (one token per non-space character)."""
