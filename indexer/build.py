@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import signal
@@ -10,12 +9,10 @@ import sqlite3
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import tantivy
@@ -24,20 +21,17 @@ from tqdm import tqdm
 from indexer.prepare import FileTask, PreparedFile, file_key, prepare_file, prepare_parts, sha256_file
 from indexer.readers import iter_corpus_files, path_text, relative_name
 from indexer.vocabulary import suggestion_rows
+from indexer.workers import AnalysisWorkers
 from speechindex import dedup
 from speechindex import schema as S
-from speechindex.analysis import get_analyzer
 from speechindex.check import open_generation
 from speechindex.docstore import DocStore, FileState
 from speechindex.errors import IndexMissing, IndexOutdated, NothingIndexed
-from speechindex.lifecycle import exit_with_parent
 from speechindex.location import IndexLocation
 
 WRITER_HEAP = 256_000_000
 # Larger files are analysed one document at a time in the parent (see `_prepared`).
 STREAM_BYTES = 16 * 2**20
-# Files prepared by the workers ahead of the writer (more only wait in memory).
-PREPARED_AHEAD = 8
 # A .jsonl/.csv collection is prepared as one task per this many bytes (at most MAX_SHARES), so
 # that both workers analyse a large collection instead of one while the other idles.
 SHARE_BYTES = 512 * 1024
@@ -174,36 +168,16 @@ def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
 
 
 @contextmanager
-def _worker_pool(files: list[ScannedFile], workers: int) -> Iterator[ProcessPoolExecutor | None]:
-    """The worker processes for the small files, or None when one process will do.
-
-    Forked before the tantivy writer starts its threads: a fork while other threads run can
-    leave a child holding a lock no thread will release (an intermittent hang). On leaving,
-    the workers are stopped at once, finished or not.
-
-    `concurrent.futures`, not `multiprocessing.Pool`: the Pool's worker-handler thread also
-    wakes whenever results wait in its pipe, so it spun in the writing process all the time the
-    workers were ahead of the writer (1.6 of the writer's 8 CPU s on 新闻联播). A worker that
-    dies (killed, out of memory) fails the build with BrokenProcessPool instead of hanging it.
-    """
+def _worker_pool(files: list[ScannedFile], workers: int) -> Iterator[AnalysisWorkers | None]:
+    """The worker processes for the small files, or None when one process will do."""
     if workers <= 1 or sum(len(_tasks(f, True)) for f in files if f.size <= STREAM_BYTES) <= 1:
         yield None
         return
-    get_analyzer()  # load the dictionaries once; forked workers inherit them
-    others = set(multiprocessing.active_children())  # a caller's own processes are left alone
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_signals)
-    try:
-        executor.submit(int).result()  # with "fork", the first task starts every worker: now
-        yield executor
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-        for child in set(multiprocessing.active_children()) - others:
-            child.terminate()
-            child.join()
-        executor.shutdown()
+    with AnalysisWorkers(workers) as pool:
+        yield pool
 
 
-def _prepared(files: list[ScannedFile], pool: ProcessPoolExecutor | None) -> Iterator[tuple[ScannedFile, PreparedFile, bool]]:
+def _prepared(files: list[ScannedFile], pool: AnalysisWorkers | None) -> Iterator[tuple[ScannedFile, PreparedFile, bool]]:
     """Analyse the files: (file, prepared, last) with `last` on the final piece of each file.
 
     Files up to STREAM_BYTES go through `prepare_file` whole, in the worker `pool` when
@@ -214,7 +188,7 @@ def _prepared(files: list[ScannedFile], pool: ProcessPoolExecutor | None) -> Ite
     small = [f for f in files if f.size <= STREAM_BYTES]
     tasks = [(f, task) for f in small for task in _tasks(f, pool is not None)]
     jobs = [task for _, task in tasks]
-    results = _in_order(pool, jobs) if pool is not None else map(prepare_file, jobs)
+    results = pool.prepared(jobs) if pool is not None else map(prepare_file, jobs)
     for (f, task), result in zip(tasks, results):
         yield f, result, task.share == task.shares - 1
     for f in files:
@@ -230,33 +204,6 @@ def _tasks(f: ScannedFile, parallel: bool) -> list[FileTask]:
     if parallel and f.path.suffix.lower() in COLLECTION_SUFFIXES:
         shares = max(1, min(MAX_SHARES, -(-f.size // SHARE_BYTES)))
     return [FileTask(str(f.root), str(f.path), f.corpus_name, f.rel, share, shares) for share in range(shares)]
-
-
-def _in_order(pool: ProcessPoolExecutor, tasks: list[FileTask]) -> Iterator[PreparedFile]:
-    """`pool.map(prepare_file, tasks)` with at most PREPARED_AHEAD files prepared and not yet written.
-
-    When the workers outpace the writing process, imap would hold every finished file in
-    memory until the writer takes it.
-    """
-    pending: deque[Future[PreparedFile]] = deque()
-    queue = iter(tasks)
-    for task in islice(queue, PREPARED_AHEAD):
-        pending.append(pool.submit(prepare_file, task))
-    while pending:
-        result = pending.popleft().result()
-        for task in islice(queue, 1):
-            pending.append(pool.submit(prepare_file, task))
-        yield result
-
-
-def _worker_signals() -> None:
-    """Workers leave interrupts to the parent, which stops them: no traceback from each worker.
-
-    A parent killed outright cannot: then they notice it is gone and exit.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    exit_with_parent()
 
 
 @contextmanager
@@ -554,7 +501,7 @@ def _write_files(
     writer: tantivy.IndexWriter,
     store: DocStore,
     files: list[ScannedFile],
-    pool: ProcessPoolExecutor | None,
+    pool: AnalysisWorkers | None,
     summary: BuildSummary,
     vocabulary: Counter[str],
     show: bool,

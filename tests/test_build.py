@@ -21,6 +21,7 @@ import pytest
 import tantivy
 
 import indexer.build
+import indexer.workers
 from indexer.build import BuildSummary, reindex
 from indexer.cli import main as indexer_main
 from indexer.prepare import FileTask, PreparedFile, prepare_file
@@ -549,7 +550,7 @@ def test_a_worker_that_dies_fails_the_build_and_the_previous_index_keeps_serving
     reindex([corpus], index_dir, progress=False, workers=2)
     before = IndexLocation(index_dir).current()
     (corpus / "die.txt").write_text("关于教育工作的讲话\n\n一、总结\n今年双减落地。", encoding="utf-8")
-    monkeypatch.setattr(indexer.build, "prepare_file", _prepare_or_die)
+    monkeypatch.setattr(indexer.workers, "prepare_file", _prepare_or_die)
     signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the build hung after its worker died"))
     signal.alarm(60)
     try:
