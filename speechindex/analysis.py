@@ -193,7 +193,7 @@ class Analyzer:
         """
         out: list[str] = []
         done = 0
-        for i in [i for i, word in enumerate(words) if word in crossing]:
+        for i in [i for i, word in enumerate(words) if len(word) >= _LONG_INNER and word in crossing]:
             out.extend(words[done:i])
             grams, kept = self._gram_plan(words[i])
             if kept is not None and out[len(out) - len(grams) :] == grams:
@@ -243,12 +243,13 @@ class Analyzer:
             words = self._jieba.cut_for_search(norm, True)
             # Each distinct word of 4+ characters is looked at once: most tokens are shorter,
             # and most long words have nothing to drop or add.
-            long_words = [w for w in set(words) if len(w) >= _LONG_INNER]
+            # (A set of every word would hash them all: the long ones are few.)
+            long_words = {w for w in words if len(w) >= _LONG_INNER}
             crossing = {w for w in long_words if self._gram_plan(w)[1] is not None}
             if crossing:
                 words = self._drop_crossing_words(words, crossing)
             inner_of = {w: plan for w in long_words if len(w) > _LONG_INNER and (plan := self._inner_plan(w))}
-        inner = [sub for w in words if w in inner_of for sub in inner_of[w]] if inner_of else []
+        inner = [sub for w in words if len(w) > _LONG_INNER and w in inner_of for sub in inner_of[w]] if inner_of else []
         # Punctuation and whitespace tokens are dropped here: a token of letters or digits is
         # kept whole, as `segment_normalized` does (a regex over the joined string cost 5× more).
         return [w for w in (*words, *inner) if w.isalnum() or _WORDLIKE.search(w)]
