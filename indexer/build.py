@@ -168,12 +168,12 @@ def _hash(files: list[ScannedFile], known: dict[str, FileState]) -> None:
 
 
 @contextmanager
-def _worker_pool(files: list[ScannedFile], workers: int) -> Iterator[AnalysisWorkers | None]:
+def _worker_pool(files: list[ScannedFile], workers: int, location: IndexLocation) -> Iterator[AnalysisWorkers | None]:
     """The worker processes for the small files, or None when one process will do."""
     if workers <= 1 or sum(len(_tasks(f, True)) for f in files if f.size <= STREAM_BYTES) <= 1:
         yield None
         return
-    with AnalysisWorkers(workers) as pool:
+    with AnalysisWorkers(workers, location.new_spool_dir()) as pool:
         yield pool
 
 
@@ -445,7 +445,7 @@ def execute(
     build_dir = location.new_build_dir()
     writer = None
     workers_stack = ExitStack()
-    pool = workers_stack.enter_context(_worker_pool(to_read, workers))
+    pool = workers_stack.enter_context(_worker_pool(to_read, workers, location))
     try:
         if previous is not None:
             _copy_generation(previous, build_dir)

@@ -7,7 +7,9 @@ out of memory) fails the build with BrokenProcessPool instead of hanging it.
 
 A prepared file comes back through a spool file, and the pipe carries only its name: a short
 message is written atomically, so a worker stopped in the middle of sending (Ctrl-C) can never
-leave the executor waiting for the rest of a result, which would hang the reindex on exit.
+leave the executor waiting for the rest of a result, which would hang the reindex on exit. The
+spool is a directory beside the index's builds (`IndexLocation.new_spool_dir`), on the disk that
+must hold the index anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
 import tempfile
 from collections import deque
@@ -40,16 +43,16 @@ class AnalysisWorkers:
     exit the workers are stopped at once, finished or not.
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, spool: Path) -> None:
         self.count = count
+        self.spool = spool  # a directory of this build's own; removed on exit
         self._executor: ProcessPoolExecutor | None = None
-        self._spool: tempfile.TemporaryDirectory[str] | None = None
         self._others: set[multiprocessing.process.BaseProcess] = set()
 
     def __enter__(self) -> AnalysisWorkers:
         get_analyzer()  # load the dictionaries once; forked workers inherit them
         self._others = set(multiprocessing.active_children())  # a caller's own processes are left alone
-        self._spool = tempfile.TemporaryDirectory(prefix="edu-reindex-spool-")
+        self.spool.mkdir(parents=True, exist_ok=True)
         self._executor = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("fork"), initializer=_worker_setup)
         try:
             self._executor.submit(int).result()  # with "fork", the first task starts every worker: now
@@ -63,15 +66,15 @@ class AnalysisWorkers:
 
     def prepared(self, tasks: Iterable[FileTask]) -> Iterator[PreparedFile]:
         """`prepare_file` of each task, in task order, with at most PREPARED_AHEAD prepared and not yet taken."""
-        assert self._executor is not None and self._spool is not None, "AnalysisWorkers used outside its with block"
+        assert self._executor is not None, "AnalysisWorkers used outside its with block"
         pending: deque[Future[str]] = deque()
         queue = iter(tasks)
         for task in islice(queue, PREPARED_AHEAD):
-            pending.append(self._executor.submit(_prepare_to_spool, task, self._spool.name))
+            pending.append(self._executor.submit(_prepare_to_spool, task, str(self.spool)))
         while pending:
             spooled = Path(pending.popleft().result())
             for task in islice(queue, 1):
-                pending.append(self._executor.submit(_prepare_to_spool, task, self._spool.name))
+                pending.append(self._executor.submit(_prepare_to_spool, task, str(self.spool)))
             with spooled.open("rb") as handle:
                 result: PreparedFile = pickle.load(handle)
             spooled.unlink()
@@ -85,9 +88,7 @@ class AnalysisWorkers:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-        if self._spool is not None:
-            self._spool.cleanup()
-            self._spool = None
+        shutil.rmtree(self.spool, ignore_errors=True)
 
 
 def _prepare_to_spool(task: FileTask, spool: str) -> str:

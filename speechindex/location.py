@@ -3,7 +3,7 @@
     INDEX_DIR/
       CURRENT                 name of the generation being served (replaced atomically)
       gen-YYYYmmddTHHMMSS-N/  a complete index: tantivy files, documents.sqlite, manifest.json
-      .build-…/               a build in progress (deleted if it never completes)
+      .build-…/               a build in progress, and its workers' spool (deleted if it never completes)
       .lock                   held by the one reindex allowed at a time
 
 A build writes only into its own `.build-…` directory; readers only ever see a generation
@@ -93,6 +93,16 @@ class IndexLocation:
         self._make_root()
         path = self.root / f".build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         path.mkdir()
+        return path
+
+    def new_spool_dir(self) -> Path:
+        """A private scratch directory beside the builds, for the workers' results (the caller removes it).
+
+        Named like a build, so that `prune` removes it if a killed reindex leaves it behind.
+        """
+        self._make_root()
+        path = self.root / f".build-spool-{os.getpid()}"
+        path.mkdir(exist_ok=True)
         return path
 
     def publish(self, build_dir: Path) -> Path:
