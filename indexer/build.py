@@ -27,6 +27,7 @@ from speechindex import schema as S
 from speechindex.check import open_generation
 from speechindex.docstore import DocStore, FileState
 from speechindex.errors import IndexMissing, IndexOutdated, NothingIndexed
+from speechindex.lifecycle import helpers_ignore_stop_signals
 from speechindex.location import IndexLocation
 
 WRITER_HEAP = 256_000_000
@@ -285,16 +286,17 @@ def _sort_key(year: int | None, date: str | None) -> int:
 
 
 def _progress(total_bytes: int, files: int, enabled: bool) -> tqdm:
-    return tqdm(
-        total=total_bytes,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1000,
-        desc=f"indexing {files} files",
-        disable=not enabled,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
+    with helpers_ignore_stop_signals():  # nor tqdm's monitor thread
+        return tqdm(
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1000,
+            desc=f"indexing {files} files",
+            disable=not enabled,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
 
 
 def _copy_generation(src: Path, dst: Path) -> None:
@@ -445,15 +447,17 @@ def execute(
     build_dir = location.new_build_dir()
     writer = None
     workers_stack = ExitStack()
-    pool = workers_stack.enter_context(_worker_pool(to_read, workers, location))
     try:
+        with helpers_ignore_stop_signals():  # Ctrl-C must reach this thread, not the pool's
+            pool = workers_stack.enter_context(_worker_pool(to_read, workers, location))
         if previous is not None:
             _copy_generation(previous, build_dir)
         index = tantivy.Index(S.build_schema(), path=str(build_dir), reuse=previous is not None)
         S.register_tokenizers(index)
         store = DocStore(build_dir / S.DOCSTORE)
         dedup.ensure_tables(store.db)
-        writer = index.writer(WRITER_HEAP, 1)
+        with helpers_ignore_stop_signals():  # nor tantivy's threads
+            writer = index.writer(WRITER_HEAP, 1)
         store.ensure_term_counts()
         vocabulary: Counter[str] = Counter()  # change in each suggestion term's document count
         for key in todo.to_delete:

@@ -29,7 +29,7 @@ from types import TracebackType
 
 from indexer.prepare import FileTask, PreparedFile, prepare_file
 from speechindex.analysis import get_analyzer
-from speechindex.lifecycle import exit_with_parent
+from speechindex.lifecycle import exit_with_parent, unblock_stop_signals
 
 # Files prepared ahead of the writer (more only wait, in memory or in the spool).
 PREPARED_AHEAD = 8
@@ -107,4 +107,5 @@ def _worker_setup() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    unblock_stop_signals()
     exit_with_parent()
