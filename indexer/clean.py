@@ -130,6 +130,8 @@ def _load_patterns(path: str) -> tuple[ChromePattern, ...]:
 
 def collapse_cjk_spaces(text: str) -> str:
     """Remove the spaces PDF extraction puts between CJK text and digits/Latin letters."""
+    if " " not in text and "\t" not in text:
+        return text  # most lines: the regex would still try its lookbehinds at every character
     return _CJK_ASCII_SPACE.sub("", text)
 
 

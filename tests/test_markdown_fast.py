@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 import pytest
@@ -17,6 +18,10 @@ SIMPLE = [
     "段落\n# 标题打断段落\n<p>块打断段落</p>\n下一行仍在块中\n\n<!-- 注释\n\n跨空行 -->\n之后\n## ##\n  #  缩进标题  ##  \n",
     "文 *强* \\\\ &amp; [l](u) ![i](s) `c` <b>x</b>\n<div>\n-- x\n",
     "***\n\n- - -\n_ _ _\n\n# x\n---\n",
+    # "查看原文" links the plain-link pass reads, and some it must leave to the inline parser
+    "# T\n\n## 一\n\n[ 查看原文 ](https://tv.cctv.com/2022/09/24/VIDE1.shtml?a=1#b)\n\n## 二\n\n[查看原文](http://a.example)",
+    "# T\n\n## 一\n\n[查看原文](https://A.Example/%E4%B8%AD)\n\n## 二\n\n[查看*原文*](https://a.example/x)\n\n## 三\n\n[ ](https://a.example/y)",
+    "# T\n\n## 一\n\n[查看原文](https://a.example/x y)\n\n## 二\n\n[原文](https://a.example/(1))\n\n## 三\n\n[查看原文](ftp://a.example/z)",
 ]
 COMPLEX = [
     "段落\n---\n",  # setext heading
@@ -41,6 +46,7 @@ def both(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dict]:
     fast = asdict(md.markdown_document(source, "x.md"))
     with monkeypatch.context() as m:
         m.setattr(md, "_simple_tokens", lambda source: None)
+        m.setattr(md, "_PLAIN_LINK", re.compile(r"(?!)"))  # and every link through the inline parser
         parsed = asdict(md.markdown_document(source, "x.md"))
     return fast, parsed
 

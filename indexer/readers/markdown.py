@@ -50,6 +50,9 @@ _ENDS_PARAGRAPH = frozenset({"blank", "heading", "comment", "html"})  # "---" be
 _HTML_BLOCK_TAG = HTML_SEQUENCES[5][0]  # <p>, <div>, …: an HTML block that ends at a blank line
 # Characters that start inline syntax (escapes, code, emphasis, entities, HTML, links, images).
 _INLINE_SYNTAX = re.compile(r"[\\`*_&<\[\]!~]")
+# A paragraph that is one plain link, [text](http…), with no inline syntax in the text and nothing
+# in the address that markdown-it would re-encode: its parse is link_open, text, link_close.
+_PLAIN_LINK = re.compile(r"\[([^\\`*_&<>\[\]!~\n]+)\]\((https?://[a-z0-9.-]+(?:[/?#][A-Za-z0-9;/?:@=+$,\-_.!~*'#]*)?)\)")
 
 
 def _make_parser() -> MarkdownIt:
@@ -322,6 +325,8 @@ def _original_link(token: Token, env: dict[str, object], rules: _Rules) -> str |
     """The http(s) address of a paragraph that is only a "查看原文" link, else None."""
     if "](" not in token.content and "<http" not in token.content:
         return None  # no inline or autolink: spare the inline parse
+    if not token.children and (plain := _PLAIN_LINK.fullmatch(token.content)) is not None:
+        return plain.group(2) if plain.group(1).strip() in rules.original_link else None
     children = [c for c in _children(token, env) if not (c.type == "text" and not c.content.strip())]
     if [c.type for c in children] != ["link_open", "text", "link_close"]:
         return None
