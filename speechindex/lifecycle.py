@@ -37,7 +37,7 @@ def helpers_ignore_stop_signals() -> Iterator[None]:
     The kernel hands a process-directed signal to any thread that does not block it; CPython
     runs the handler in the main thread only, and a Ctrl-C that lands on a helper thread (an
     executor's, tantivy's) can stay unhandled while the main thread waits: a reindex under load
-    ignored about 1 interrupt in 90. Forked processes must unblock them (`unblock_stop_signals`).
+    ignored 1 interrupt of 105. Forked processes must unblock them (`unblock_stop_signals`).
     """
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
