@@ -38,6 +38,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
     from speechindex import schema as S
     from speechindex.analysis import get_analyzer
     from speechindex.docstore import DocStore
+    from speechindex.records import DocumentRecord
 
     totals: dict[str, float] = defaultdict(float)
     restore: list[tuple[object, str, object]] = []
@@ -71,7 +72,7 @@ def profile_index(corpora: list[Path]) -> dict[str, float]:
         (ana, "_inner_words", "  in analysis: _inner_words"),
         (PR.dedup, "section_shingles", "dedup shingles + signature"),
         (PR, "document_terms", "suggestion terms"),
-        (PR, "document_record", "document record (JSON)"),
+        (DocumentRecord, "dumps", "document record (JSON)"),
     ]
     for owner, attr, name in stages:
         if hasattr(owner, attr):

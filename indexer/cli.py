@@ -105,7 +105,8 @@ def _parse(args: argparse.Namespace) -> int:
     errors = [f"{e.path}: {e.reason}" for e in result.errors]
     collection = path.suffix.lower() in {".jsonl", ".csv"}
     if args.json:
-        out = [d.to_json() for d in docs]
+        # The parsed documents as stored, without the whole text (each section carries its own).
+        out = [{k: v for k, v in d.to_json().items() if k != "text"} for d in docs]
         if collection:
             print(json.dumps(out, ensure_ascii=False, indent=2))
         elif out:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
-from speechindex.records import SectionRecord
+from speechindex.records import DocumentRecord, SectionRecord
 
 
 @dataclass
@@ -38,52 +37,6 @@ class RawDocument:
     outline: list[SourceHeading] = field(default_factory=list)  # Markdown headings, else empty
 
 
-# A section of a parsed document is the record the document store keeps: one class, no copy.
+# A parsed document and its sections are the records the document store keeps: one class each, no copy.
 Section = SectionRecord
-
-
-@dataclass
-class Document:
-    """A cleaned, structured document, ready to be analysed and indexed."""
-
-    doc_id: str
-    title: str
-    year: int | None
-    date: str | None
-    doc_kind: str
-    source: str | None
-    source_file: str
-    text: str
-    sections: list[Section]
-    url: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    dates: list[str] = field(default_factory=list)  # a law's header dates; `date` is its latest version's
-
-    @property
-    def topics(self) -> list[str]:
-        """The document's main topics, strongest first (a few, not the union of its sections')."""
-        from indexer.topics import document_topics  # indexer.topics imports this module
-
-        return document_topics(self.sections)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON shape printed by `python -m indexer parse`."""
-        from indexer.topics import document_evidence
-
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "year": self.year,
-            "date": self.date,
-            "dates": list(self.dates),
-            "doc_kind": self.doc_kind,
-            "source": self.source,
-            "source_file": self.source_file,
-            "url": self.url,
-            "topics": self.topics,
-            "topic_evidence": document_evidence(self.sections),
-            "sections": [
-                {k: v for k, v in asdict(s).items()} for s in self.sections
-            ],
-            "warnings": list(self.warnings),
-        }
+Document = DocumentRecord

@@ -13,7 +13,7 @@ from indexer.clean import clean_text
 from indexer.metadata import extract_metadata
 from indexer.models import Document, RawDocument, Section
 from indexer.structure import split_sections
-from indexer.topics import assign_topics
+from indexer.topics import assign_topics, document_evidence, document_topics
 from speechindex.errors import CorpusError
 
 
@@ -96,5 +96,7 @@ def parse_raw(raw: RawDocument, corpus_name: str) -> Document:
         text=cleaned.text,
         sections=sections,
         url=raw.url,
+        topics=document_topics(sections),
+        topic_evidence=document_evidence(sections),
         warnings=[*raw.warnings, *meta.warnings],
     )

@@ -16,13 +16,12 @@ from typing import NamedTuple
 from indexer.models import Document
 from indexer.pipeline import parse_raw
 from indexer.readers import read_file
-from indexer.topics import document_evidence
 from indexer.vocabulary import document_terms
 from speechindex import dedup
 from speechindex.analysis import get_analyzer
 from speechindex.docstore import pack_terms
 from speechindex.errors import CorpusError
-from speechindex.records import DocumentRecord, SectionPayload
+from speechindex.records import SectionPayload
 from speechindex.schema import char_field_text
 
 
@@ -68,7 +67,7 @@ class PreparedDoc:
     topics: list[str] = field(default_factory=list)  # the document's main topics (indexer.topics)
     vocabulary: list[str] = field(default_factory=list)  # suggestion terms (indexer.vocabulary)
     packed_vocabulary: bytes = b""  # the same as the document store keeps them (speechindex.docstore.pack_terms)
-    record: str = ""  # the document store's JSON record (document_record)
+    record: str = ""  # the document store's JSON record (`DocumentRecord.dumps`, made here in the worker)
 
 
 @dataclass
@@ -164,7 +163,7 @@ def analyse_document(doc: Document) -> PreparedDoc:
     return PreparedDoc(
         DocMeta(doc.doc_id, doc.year, doc.date, doc.doc_kind, doc.source),
         title.terms, char_field_text(title.norm), sections, signature, dedup_seconds,
-        topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=document_record(doc),
+        topics=doc.topics, vocabulary=vocabulary, packed_vocabulary=pack_terms(vocabulary), record=doc.dumps(),
     )
 
 
@@ -205,26 +204,3 @@ def prepare_parts(task: FileTask) -> Iterator[PreparedFile]:
                 {"file": raw.source_file, "reason": f"could not be parsed ({type(exc).__name__}: {exc})"}
             )
         yield part
-
-
-def document_record(doc: Document) -> str:
-    """The stored JSON record of a document (`speechindex.records.DocumentRecord`) with its whole text.
-
-    Made in the indexing workers, so the single writing process only stores it.
-    """
-    return DocumentRecord(
-        doc_id=doc.doc_id,
-        title=doc.title,
-        year=doc.year,
-        date=doc.date,
-        doc_kind=doc.doc_kind,
-        source=doc.source,
-        source_file=doc.source_file,
-        text=doc.text,
-        sections=list(doc.sections),
-        dates=list(doc.dates),
-        url=doc.url,
-        topics=doc.topics,
-        topic_evidence=document_evidence(doc.sections),
-        warnings=list(doc.warnings),
-    ).dumps()
